@@ -1,0 +1,12 @@
+namespace Funnels.Contracts;
+
+/// <summary>
+/// The RabbitMQ queues between services. Senders publish straight to the consumer's durable
+/// queue (both sides provision it), so a message sent before its consumer ever started is kept,
+/// never dropped by an exchange with no bindings yet.
+/// </summary>
+public static class Queues
+{
+    /// <summary>Integration events that Messaging.Worker consumes.</summary>
+    public const string MessagingWorker = "messaging-worker";
+}

@@ -1,0 +1,79 @@
+using System.Reflection;
+using Funnels.ServiceDefaults.Data;
+using JasperFx.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Postgresql;
+using Wolverine.RabbitMQ;
+
+namespace Funnels.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    // The AppHost resource name, and so the connection-string name (ConnectionStrings__rabbitmq).
+    public const string ConnectionName = "rabbitmq";
+
+    /// <summary>
+    /// Wolverine for one service: envelopes persisted in PostgreSQL (its own schema, in the same
+    /// database as the service's tables, so the outbox shares their transaction), RabbitMQ as
+    /// the transport with queues provisioned on start, durable inbox and outbox on every endpoint,
+    /// and one error policy: retry with cooling off, then Wolverine's dead-letter storage in
+    /// PostgreSQL, where Admin.Web can inspect and replay it.
+    /// </summary>
+    public static IHostApplicationBuilder AddFunnelsMessaging(
+        this IHostApplicationBuilder builder,
+        NpgsqlDataSource dataSource,
+        string schema,
+        Assembly handlersAssembly,
+        Action<WolverineOptions>? routes = null)
+    {
+        var rabbitMq = builder.Configuration.GetRequiredConnectionString(ConnectionName);
+        var settings = builder.Configuration.GetSection("Messaging").Get<MessagingSettings>() ?? new MessagingSettings();
+
+        builder.Services.AddWolverine(options =>
+        {
+            // Set explicitly: under a test runner the entry assembly is the runner's, and
+            // handlers would silently get no route.
+            options.ApplicationAssembly = handlersAssembly;
+            options.ServiceName = builder.Environment.ApplicationName;
+
+            options.PersistMessagesWithPostgresql(dataSource, $"{schema}_wolverine");
+            options.UseRabbitMq(new Uri(rabbitMq))
+                .AutoProvision()
+                // Dead letters go to PostgreSQL, not a broker queue: one store to inspect and replay.
+                .CustomizeDeadLetterQueueing(new DeadLetterQueue("funnels-dead-letters", DeadLetterQueueMode.WolverineStorage));
+
+            options.Policies.UseDurableInboxOnAllListeners();
+            options.Policies.UseDurableOutboxOnAllSendingEndpoints();
+
+            options.Policies.OnAnyException()
+                .RetryWithCooldown(settings.RetryCooldowns())
+                .Then.MoveToErrorQueue();
+
+            options.Durability.ScheduledJobPollingTime = settings.ScheduledPolling;
+            options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
+            options.Durability.NodeReassignmentPollingTime = settings.NodeReassignmentPolling;
+
+            routes?.Invoke(options);
+        });
+
+        builder.Services.AddSingleton(new RabbitMqConnectionCheck(new Uri(rabbitMq)));
+        builder.Services.AddHealthChecks().AddCheck<RabbitMqConnectionCheck>(ConnectionName);
+        return builder;
+    }
+}
+
+/// <summary>Timings from configuration ("Messaging" section); tests shorten them.</summary>
+public sealed class MessagingSettings
+{
+    public int[] RetryCooldownMilliseconds { get; set; } = [100, 500, 2_000];
+    public TimeSpan ScheduledPolling { get; set; } = 1.Seconds();
+    public TimeSpan StaleNodeTimeout { get; set; } = 30.Seconds();
+    public TimeSpan NodeReassignmentPolling { get; set; } = 5.Seconds();
+
+    public TimeSpan[] RetryCooldowns() => RetryCooldownMilliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+}

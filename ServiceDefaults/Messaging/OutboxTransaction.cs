@@ -1,0 +1,56 @@
+using Npgsql;
+using Wolverine;
+using Wolverine.RDBMS;
+using Wolverine.Runtime;
+
+namespace Funnels.ServiceDefaults.Messaging;
+
+/// <summary>
+/// The one way Funnels writes state together with the messages it causes. With raw Npgsql
+/// Wolverine's transactional middleware does not apply, so we enlist the message context in our
+/// own NpgsqlTransaction: rows and outgoing envelopes commit together, and the envelopes are
+/// flushed to the broker only after the commit. If the process dies after the commit, Wolverine's
+/// durability agent sends the persisted envelopes later; if it dies before, nothing happened.
+/// Endpoints and handlers both use it (handlers take IMessageContext and NpgsqlDataSource).
+/// </summary>
+public static class OutboxTransaction
+{
+    public static async Task<T> InOutboxTransactionAsync<T>(
+        this IMessageContext messages,
+        NpgsqlDataSource dataSource,
+        Func<NpgsqlTransaction, Task<T>> work,
+        CancellationToken cancellationToken)
+    {
+        // Enlisting and flushing live on Wolverine's concrete context, which is what both DI
+        // (in endpoints) and generated handler code hand us for IMessageContext.
+        if (messages is not MessageContext context)
+        {
+            throw new InvalidOperationException($"Expected Wolverine's MessageContext, got {messages.GetType().Name}.");
+        }
+        if (context.Storage is not IMessageDatabase messageDatabase)
+        {
+            throw new InvalidOperationException("Wolverine's message storage is not PostgreSQL: AddFunnelsMessaging was not called.");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await context.EnlistInOutboxAsync(new DatabaseEnvelopeTransaction(messageDatabase, transaction));
+
+        var result = await work(transaction);
+
+        await transaction.CommitAsync(cancellationToken);
+        await context.FlushOutgoingMessagesAsync();
+        return result;
+    }
+
+    public static Task InOutboxTransactionAsync(
+        this IMessageContext messages,
+        NpgsqlDataSource dataSource,
+        Func<NpgsqlTransaction, Task> work,
+        CancellationToken cancellationToken) =>
+        messages.InOutboxTransactionAsync(dataSource, async tx =>
+        {
+            await work(tx);
+            return true;
+        }, cancellationToken);
+}

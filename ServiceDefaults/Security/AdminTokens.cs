@@ -1,0 +1,26 @@
+using System.Security.Claims;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Funnels.ServiceDefaults.Security;
+
+/// <summary>Issues the bearer tokens the admin APIs accept (sign-in, and tests).</summary>
+public sealed class AdminTokens(AuthSettings settings)
+{
+    public string Issue(string subject, Guid workspaceId, string role, TimeSpan? lifetime = null)
+    {
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            Expires = DateTime.UtcNow.Add(lifetime ?? TimeSpan.FromHours(1)),
+            Subject = new ClaimsIdentity([
+                new Claim("sub", subject),
+                new Claim("workspace_id", workspaceId.ToString()),
+                new Claim("role", role),
+            ]),
+            SigningCredentials = new SigningCredentials(settings.SigningKey(), SecurityAlgorithms.HmacSha256),
+        };
+        return new JsonWebTokenHandler().CreateToken(descriptor);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Funnels.ServiceDefaults.Security;
+
+public static class AuthenticationExtensions
+{
+    public const string AdminPolicy = "admin";
+
+    /// <summary>
+    /// Admin endpoints of every service accept the same bearer tokens (HS256, signed with the
+    /// key in configuration "Auth:SigningKey"; AppHost generates one and keeps it in its secrets).
+    /// </summary>
+    public static IHostApplicationBuilder AddFunnelsAuthentication(this IHostApplicationBuilder builder)
+    {
+        var settings = AuthSettings.From(builder.Configuration);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<AdminTokens>();
+
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = settings.Issuer,
+                    ValidAudience = settings.Audience,
+                    IssuerSigningKey = settings.SigningKey(),
+                    NameClaimType = "sub",
+                    RoleClaimType = "role",
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+            });
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser());
+        return builder;
+    }
+}
+
+public sealed class AuthSettings
+{
+    public required string Key { get; init; }
+    public string Issuer { get; init; } = "funnels";
+    public string Audience { get; init; } = "funnels";
+
+    public SymmetricSecurityKey SigningKey() => new(Encoding.UTF8.GetBytes(Key));
+
+    public static AuthSettings From(IConfiguration configuration)
+    {
+        var key = configuration["Auth:SigningKey"];
+        if (string.IsNullOrWhiteSpace(key) || Encoding.UTF8.GetByteCount(key) < 32)
+        {
+            throw new InvalidOperationException(
+                "Auth:SigningKey is missing or shorter than 32 bytes: set Auth__SigningKey (AppHost generates one).");
+        }
+        return new AuthSettings
+        {
+            Key = key,
+            Issuer = configuration["Auth:Issuer"] ?? "funnels",
+            Audience = configuration["Auth:Audience"] ?? "funnels",
+        };
+    }
+}
