@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 using Funnels.ServiceDefaults.Data;
+using Funnels.ServiceDefaults.RateLimiting;
 
 namespace Funnels.ServiceDefaults.Caching;
 
@@ -25,6 +26,7 @@ public static class RedisExtensions
         options.AsyncTimeout = 1_000;
 
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddHealthChecks().AddRedis(
             sp => sp.GetRequiredService<IConnectionMultiplexer>(), name: ConnectionName, failureStatus: HealthStatus.Degraded);
         return builder;

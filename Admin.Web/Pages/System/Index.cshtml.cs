@@ -1,0 +1,12 @@
+using Funnels.Admin.Services;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Funnels.Admin.Pages.System;
+
+public sealed class IndexModel(ServiceStatus status) : PageModel
+{
+    public IReadOnlyList<ServiceHealth> Services { get; private set; } = [];
+
+    public async Task OnGetAsync(CancellationToken cancellationToken) =>
+        Services = await status.CheckAllAsync(cancellationToken);
+}

@@ -1,0 +1,2 @@
+// Makes Program visible to tests (WebApplicationFactory).
+public partial class Program;

@@ -1,0 +1,2 @@
+// Makes Program visible to tests (WebApplicationFactory) and names the handlers assembly.
+public partial class Program;

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text.Json;
+using Funnels.Contracts;
+using Funnels.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Wolverine.Runtime;
+
+namespace Funnels.Tests.Foundation;
+
+[Collection(ServicesCollection.Name)]
+public sealed class ServiceHealthTests(Hosts hosts)
+{
+    private CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string> Services => ["runtime", "tracking", "worker"];
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public async Task Each_service_is_healthy_with_database_broker_and_cache_reachable(string service)
+    {
+        using var client = Client(service);
+
+        var health = await client.GetAsync("/health", Cancel);
+        var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync(Cancel)).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
+        foreach (var check in new[] { "postgres", "rabbitmq", "redis" })
+        {
+            Assert.Equal("Healthy", body.GetProperty("checks").GetProperty(check).GetProperty("status").GetString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancel)).StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public async Task Each_service_shows_its_api_reference_in_development(string service)
+    {
+        using var client = Client(service);
+
+        var scalar = await client.GetAsync("/scalar/", Cancel);
+        var openApi = await client.GetAsync("/openapi/v1.json", Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
+        Assert.Contains("text/html", scalar.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_web_shows_its_home_page()
+    {
+        using var client = hosts.Admin.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        var page = await client.GetAsync("/", Cancel);
+        var html = await page.Content.ReadAsStringAsync(Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<h1>Overview</h1>", html);
+        Assert.Contains("runtime-api", html);
+    }
+
+    [Fact]
+    public void Every_integration_message_has_a_handler_in_the_worker()
+    {
+        var runtime = hosts.Worker.Get<IWolverineRuntime>();
+        var messages = typeof(Queues).Assembly.GetExportedTypes()
+            .Where(t => t.Namespace == typeof(Queues).Namespace && t is { IsClass: true, IsAbstract: false } && t.Name != nameof(Queues));
+
+        Assert.NotEmpty(messages);
+        Assert.All(messages, message => Assert.True(runtime.Handlers.CanHandle(message), $"{message.Name} has no handler"));
+    }
+
+    private HttpClient Client(string service) => service switch
+    {
+        "runtime" => hosts.Runtime.CreateClient(),
+        "tracking" => hosts.Tracking.CreateClient(),
+        "worker" => hosts.Worker.CreateClient(),
+        _ => throw new ArgumentOutOfRangeException(nameof(service)),
+    };
+}

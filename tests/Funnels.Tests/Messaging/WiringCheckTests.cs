@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Funnels.Contracts;
+using Funnels.Tests.Infrastructure;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Tests.Messaging;
+
+/// <summary>The foundation's proof of wiring: a row and its message commit together, and the message arrives once.</summary>
+[Collection(ServicesCollection.Name)]
+public sealed class WiringCheckTests(Hosts hosts)
+{
+    private static readonly TimeSpan Delivery = TimeSpan.FromSeconds(30);
+    private CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_requested_check_is_written_and_received_by_the_worker()
+    {
+        using var client = hosts.Runtime.CreateAdminClient();
+
+        var response = await client.PostAsync("/api/runtime/wiring-checks/", null, Cancel);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var check = await response.Content.ReadFromJsonAsync<CheckBody>(Cancel);
+        Assert.NotNull(check);
+        var receipt = await WaitForReceipt(check.Id);
+        Assert.Equal(1, receipt.Deliveries);
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM runtime.wiring_checks WHERE id = @id", check.Id));
+    }
+
+    [Fact]
+    public async Task Without_a_token_the_admin_endpoint_answers_401_and_writes_nothing()
+    {
+        using var client = hosts.Runtime.CreateClient();
+        var before = await CountAsync("SELECT count(*) FROM runtime.wiring_checks", Guid.Empty);
+
+        var response = await client.PostAsync("/api/runtime/wiring-checks", null, Cancel);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(before, await CountAsync("SELECT count(*) FROM runtime.wiring_checks", Guid.Empty));
+    }
+
+    [Fact]
+    public async Task When_the_broker_is_down_the_message_waits_in_the_outbox_and_arrives_when_it_is_back()
+    {
+        using var client = hosts.Runtime.CreateAdminClient();
+        await hosts.Servers.StopAsync("rabbitmq");
+        Guid id;
+        try
+        {
+            var response = await client.PostAsync("/api/runtime/wiring-checks", null, Cancel);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            id = (await response.Content.ReadFromJsonAsync<CheckBody>(Cancel))!.Id;
+
+            // Committed with its row, not yet sent: the envelope is in Runtime.Api's outbox table.
+            Assert.Equal(1, await CountAsync("SELECT count(*) FROM runtime.wiring_checks WHERE id = @id", id));
+            Assert.True(await CountAsync("SELECT count(*) FROM runtime_wolverine.wolverine_outgoing_envelopes", id) >= 1);
+            Assert.Null(await ReceiptAsync(id));
+        }
+        finally
+        {
+            await hosts.Servers.StartAsync("rabbitmq");
+        }
+
+        var receipt = await Eventually.Until(() => ReceiptAsync(id), TimeSpan.FromSeconds(90), "the check to arrive after the broker came back");
+        Assert.Equal(1, receipt.Deliveries);
+    }
+
+    [Fact]
+    public async Task A_repeated_delivery_is_processed_once()
+    {
+        var message = new WiringCheckRequested(Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        var bus = hosts.Runtime.Get<IMessageBus>();
+
+        await bus.PublishAsync(message);
+        await bus.PublishAsync(message);
+
+        var receipt = await Eventually.Until(
+            async () => await ReceiptAsync(message.CheckId) is { Deliveries: 2 } r ? r : null, Delivery, "both deliveries");
+        Assert.Equal(message.CheckId, receipt.CheckId);
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM messaging.wiring_check_receipts WHERE check_id = @id", message.CheckId));
+        Assert.Equal(1, await CountAsync(
+            "SELECT count(*) FROM messaging.processed_messages WHERE consumer = 'wiring-check-receipt' AND message_key = @id::text", message.CheckId));
+    }
+
+    [Fact]
+    public async Task The_worker_exposes_the_receipt_to_admins()
+    {
+        using var runtime = hosts.Runtime.CreateAdminClient();
+        using var worker = hosts.Worker.CreateAdminClient();
+        var check = await (await runtime.PostAsync("/api/runtime/wiring-checks", null, Cancel)).Content.ReadFromJsonAsync<CheckBody>(Cancel);
+        await WaitForReceipt(check!.Id);
+
+        var receipt = await worker.GetFromJsonAsync<Dictionary<string, object>>($"/api/messaging/wiring-checks/{check.Id}", Cancel);
+
+        Assert.NotNull(receipt);
+        Assert.Equal(check.Id.ToString(), receipt["check_id"].ToString());
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.GetAsync($"/api/messaging/wiring-checks/{Guid.NewGuid()}", Cancel)).StatusCode);
+    }
+
+    private Task<Receipt> WaitForReceipt(Guid id) => Eventually.Until(() => ReceiptAsync(id), Delivery, $"wiring check {id} to reach the worker");
+
+    private async Task<Receipt?> ReceiptAsync(Guid id)
+    {
+        await using var connection = new NpgsqlConnection(hosts.Servers.Postgres);
+        return await connection.QuerySingleOrDefaultAsync<Receipt>(
+            "SELECT check_id, deliveries FROM messaging.wiring_check_receipts WHERE check_id = @id", new { id });
+    }
+
+    private async Task<long> CountAsync(string sql, Guid id)
+    {
+        await using var connection = new NpgsqlConnection(hosts.Servers.Postgres);
+        return await connection.ExecuteScalarAsync<long>(sql, new { id });
+    }
+
+    private sealed record CheckBody(Guid Id);
+
+    private sealed record Receipt(Guid CheckId, int Deliveries);
+}
