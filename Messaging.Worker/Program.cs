@@ -1,4 +1,5 @@
 using Funnels.Messaging.Extensions;
+using Funnels.Messaging.Webhooks;
 using Funnels.Messaging.WiringChecks;
 using Funnels.ServiceDefaults;
 
@@ -13,6 +14,7 @@ app.MapDefaultEndpoints();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapWebhooksApi();
 app.MapWiringChecksApi();
 
 app.Run();

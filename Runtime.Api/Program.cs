@@ -1,5 +1,9 @@
+using Funnels.Runtime.Events;
 using Funnels.Runtime.Extensions;
+using Funnels.Runtime.Funnels;
+using Funnels.Runtime.Leads;
 using Funnels.Runtime.WiringChecks;
+using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,9 +14,15 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseCors();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapEventsApi();
+app.MapLeadsApi();
+app.MapFunnelsApi();
+app.MapAuthApi();
+app.MapWorkspacesApi();
 app.MapWiringChecksApi();
 
 app.Run();

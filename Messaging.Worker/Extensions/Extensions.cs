@@ -1,9 +1,11 @@
 using Funnels.Contracts;
+using Funnels.Messaging.Webhooks;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Wolverine;
+using Wolverine.ErrorHandling;
 using Wolverine.RabbitMQ;
 
 namespace Funnels.Messaging.Extensions;
@@ -15,12 +17,23 @@ internal static class Extensions
 
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        var webhooks = builder.Configuration.GetSection("Webhooks").Get<WebhookSettings>() ?? new WebhookSettings();
+        builder.Services.AddSingleton(webhooks);
+        builder.Services.AddSingleton<WebhookSender>();
+
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
         builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
         {
             routes.ListenToRabbitQueue(Queues.MessagingWorker);
+
+            // Deliveries run on a durable local queue: persisted in PostgreSQL, retried on a schedule.
+            routes.PublishMessage<DeliverWebhook>().ToLocalQueue("webhooks");
+            routes.LocalQueue("webhooks").UseDurableInbox().MaximumParallelMessages(8);
+            routes.Policies.OnException<WebhookDeliveryFailed>()
+                .ScheduleRetry(webhooks.RetryDelays())
+                .Then.MoveToErrorQueue();
         });
     }
 }

@@ -1,4 +1,6 @@
 using Funnels.Contracts;
+using Funnels.Runtime.Events;
+using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
@@ -16,11 +18,26 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
+        // After the migrations (registered just above), before anyone signs in.
+        builder.Services.AddHostedService<WorkspaceBootstrap>();
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
         builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
         {
             routes.PublishMessage<WiringCheckRequested>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
         });
+
+        builder.Services.AddSingleton<PublishedFunnels>();
+        builder.Services.AddSingleton<EventMetrics>();
+
+        // Browsers may post events from any page; which origins a funnel accepts is checked
+        // per funnel in the endpoint (allowed_origins), where the slug is known.
+        builder.Services.AddCors(cors => cors.AddPolicy(EventsApi.CorsPolicy, policy => policy
+            .SetIsOriginAllowed(_ => true)
+            .AllowAnyHeader()
+            .WithMethods("GET", "POST")
+            .WithExposedHeaders("Idempotent-Replayed", "Retry-After")));
     }
 }

@@ -9,4 +9,10 @@ public static class Queues
 {
     /// <summary>Integration events that Messaging.Worker consumes.</summary>
     public const string MessagingWorker = "messaging-worker";
+
+    /// <summary>Integration events that Runtime.Api consumes (e.g. a visitor linked to a contact).</summary>
+    public const string RuntimeApi = "runtime-api";
+
+    /// <summary>Integration events that Tracking.Api consumes.</summary>
+    public const string TrackingApi = "tracking-api";
 }

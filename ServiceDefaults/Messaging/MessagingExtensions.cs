@@ -50,6 +50,9 @@ public static class MessagingExtensions
             options.Policies.UseDurableInboxOnAllListeners();
             options.Policies.UseDurableOutboxOnAllSendingEndpoints();
 
+            // Service-specific routes and error rules first: Wolverine takes the first rule that matches.
+            routes?.Invoke(options);
+
             options.Policies.OnAnyException()
                 .RetryWithCooldown(settings.RetryCooldowns())
                 .Then.MoveToErrorQueue();
@@ -57,8 +60,6 @@ public static class MessagingExtensions
             options.Durability.ScheduledJobPollingTime = settings.ScheduledPolling;
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             options.Durability.NodeReassignmentPollingTime = settings.NodeReassignmentPolling;
-
-            routes?.Invoke(options);
         });
 
         builder.Services.AddSingleton(new RabbitMqConnectionCheck(new Uri(rabbitMq)));

@@ -7,17 +7,19 @@ namespace Funnels.ServiceDefaults.Security;
 /// <summary>Issues the bearer tokens the admin APIs accept (sign-in, and tests).</summary>
 public sealed class AdminTokens(AuthSettings settings)
 {
+    public TimeSpan DefaultLifetime { get; } = TimeSpan.FromHours(8);
+
     public string Issue(string subject, Guid workspaceId, string role, TimeSpan? lifetime = null)
     {
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
             Audience = settings.Audience,
-            Expires = DateTime.UtcNow.Add(lifetime ?? TimeSpan.FromHours(1)),
+            Expires = DateTime.UtcNow.Add(lifetime ?? DefaultLifetime),
             Subject = new ClaimsIdentity([
-                new Claim("sub", subject),
-                new Claim("workspace_id", workspaceId.ToString()),
-                new Claim("role", role),
+                new Claim(WorkspaceClaims.Subject, subject),
+                new Claim(WorkspaceClaims.WorkspaceId, workspaceId.ToString()),
+                new Claim(WorkspaceClaims.Role, role),
             ]),
             SigningCredentials = new SigningCredentials(settings.SigningKey(), SecurityAlgorithms.HmacSha256),
         };

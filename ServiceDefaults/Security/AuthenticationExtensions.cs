@@ -9,7 +9,14 @@ namespace Funnels.ServiceDefaults.Security;
 
 public static class AuthenticationExtensions
 {
+    /// <summary>Any signed-in member of the workspace: reads.</summary>
     public const string AdminPolicy = "admin";
+
+    /// <summary>Owners and editors: changes to funnels, flows, campaigns, webhooks.</summary>
+    public const string EditorPolicy = "editor";
+
+    /// <summary>Owners: members, API keys, secrets.</summary>
+    public const string OwnerPolicy = "owner";
 
     /// <summary>
     /// Admin endpoints of every service accept the same bearer tokens (HS256, signed with the
@@ -36,7 +43,9 @@ public static class AuthenticationExtensions
                 };
             });
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser());
+            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.WorkspaceId))
+            .AddPolicy(EditorPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner, Roles.Editor))
+            .AddPolicy(OwnerPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner));
         return builder;
     }
 }

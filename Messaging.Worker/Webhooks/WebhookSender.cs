@@ -1,0 +1,40 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Funnels.Messaging.Webhooks;
+
+/// <summary>
+/// The HTTP side of a delivery. Its own HttpClient on purpose: the shared resilience pipeline
+/// would retry inside one attempt, and here every attempt must be a recorded, durable retry.
+/// </summary>
+public sealed class WebhookSender
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    public async Task<int> SendAsync(string url, string secret, Guid deliveryId, string eventType, string body, CancellationToken cancellationToken)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(secret, timestamp, body));
+        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString());
+        request.Headers.Add(WebhookSignature.EventHeader, eventType);
+        request.Headers.Add(WebhookSignature.DeliveryHeader, deliveryId.ToString());
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Funnels-Webhooks", "1.0"));
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return (int)response.StatusCode;
+    }
+}
+
+/// <summary>"Webhooks" configuration: the delays between attempts (tests shorten them).</summary>
+public sealed class WebhookSettings
+{
+    public int[] RetryDelayMilliseconds { get; set; } = [10_000, 60_000, 300_000, 1_800_000, 7_200_000];
+
+    public TimeSpan[] RetryDelays() => RetryDelayMilliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Funnels.Runtime.Funnels;
+using Funnels.ServiceDefaults.Messaging;
+using Funnels.ServiceDefaults.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Runtime.Events;
+
+/// <summary>
+/// The public endpoint funnel frontends post to. Anonymous, rate limited per IP and per IP and
+/// slug, CORS per funnel. A valid event is answered 202 only after its effects committed.
+/// </summary>
+public static class EventsApi
+{
+    public const string CorsPolicy = "public-events";
+    private static readonly RateLimit PerIp = new("events-ip", 600, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp);
+
+    public static void MapEventsApi(this IEndpointRouteBuilder app)
+    {
+        // Existing frontends post with a trailing slash; routing matches both spellings.
+        app.MapPost("/api/runtime/events", Post)
+            .WithTags("Public events")
+            .WithName("PostEvent")
+            .WithSummary("Record a PAGE_VIEW, FORM_SUBMIT, CLICK or PURCHASE for a published funnel")
+            .Accepts<JsonElement>("application/json")
+            .Produces<EventOutcome>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireCors(CorsPolicy)
+            .RequireRateLimit(PerIp);
+    }
+
+    public static async Task<IResult> Post(
+        HttpContext http, [FromServices] PublishedFunnels funnels, [FromServices] RateLimiter limiter,
+        [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] EventMetrics metrics,
+        [FromServices] ILogger<EventRequest> logger, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await EventRequestReader.ReadAsync(http.Request, cancellationToken);
+        if (request is null)
+        {
+            return problem!;
+        }
+
+        var limit = await limiter.TryAcquireAsync($"events-slug:{RateLimitFilter.ClientIp(http)}:{request.PublicationSlug}", 120, TimeSpan.FromMinutes(1));
+        if (!limit.Allowed)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds)).ToString();
+            return TypedResults.Problem($"Too many events for '{request.PublicationSlug}' from this address.", title: "Too many requests", statusCode: 429);
+        }
+
+        var publication = await funnels.FindLiveAsync(request.PublicationSlug, cancellationToken);
+        if (publication is null)
+        {
+            return NotFound($"No published funnel has the slug '{request.PublicationSlug}'.");
+        }
+        var origin = http.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && publication.AllowedOrigins.Length > 0 && !publication.AllowedOrigins.Contains(FunnelRequestValidation.Normalize(origin)))
+        {
+            return TypedResults.Problem($"The origin {origin} may not post events to '{request.PublicationSlug}'.", title: "Forbidden", statusCode: 403);
+        }
+        var page = publication.Schema.Page(request.PageId);
+        if (page is null)
+        {
+            return NotFound($"Funnel '{request.PublicationSlug}' has no page '{request.PageId}'.");
+        }
+
+        var errors = FormValidator.Validate(request.EventType == FunnelEventTypes.FormSubmit ? page : page with { Fields = [] }, request.FormData);
+        var identity = LeadIdentity.From(publication.Schema, request.FormData, request.VisitorId);
+        if (errors.Count == 0 && request.EventType is FunnelEventTypes.FormSubmit or FunnelEventTypes.Purchase && !identity.IsKnown)
+        {
+            errors["payload.form_data"] = ["needs an email or phone field, or payload.visitor_id, to know whose lead this is"];
+        }
+        var idempotencyKey = http.Request.Headers[IdempotencyKeys.Header].ToString();
+        if (idempotencyKey.Length > IdempotencyKeys.MaxLength)
+        {
+            errors[IdempotencyKeys.Header] = [$"must be at most {IdempotencyKeys.MaxLength} characters"];
+        }
+        if (errors.Count > 0)
+        {
+            metrics.Rejected(request.EventType);
+            return EventRequestReader.Invalid(errors);
+        }
+
+        if (request.EventType == FunnelEventTypes.FormSubmit && BotCheck.LooksAutomated(publication.Schema, request) is { } reason)
+        {
+            // Answer like any other event so a bot learns nothing; keep nothing.
+            logger.LogInformation("Dropped a submission to {Slug} as automated: {Reason}", request.PublicationSlug, reason);
+            metrics.Recorded(request.EventType, LeadWriter.Ignored);
+            return TypedResults.Accepted((string?)null, new EventOutcome(LeadWriter.Ignored, null, null));
+        }
+
+        var scope = $"events:{request.PublicationSlug}";
+        var requestHash = IdempotencyKeys.HashOf(request.RawBody);
+        var result = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            if (idempotencyKey.Length > 0)
+            {
+                var (claimed, previous) = await IdempotencyKeys.ClaimAsync(transaction, scope, idempotencyKey, requestHash);
+                if (!claimed)
+                {
+                    return Replay(http, previous!, requestHash);
+                }
+            }
+            var outcome = await LeadWriter.ApplyAsync(transaction, messages, publication, request, identity, idempotencyKey.Length > 0 ? idempotencyKey : null, cancellationToken);
+            if (idempotencyKey.Length > 0)
+            {
+                await IdempotencyKeys.SaveAsync(transaction, scope, idempotencyKey, StatusCodes.Status202Accepted, JsonSerializer.Serialize(outcome, Json));
+            }
+            metrics.Recorded(request.EventType, outcome.Status);
+            return (IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome);
+        }, cancellationToken);
+        return result;
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static IResult Replay(HttpContext http, StoredResponse previous, string requestHash)
+    {
+        if (previous.RequestHash != requestHash)
+        {
+            return TypedResults.Problem("This Idempotency-Key was already used with a different request body.",
+                title: "Idempotency-Key reused", statusCode: StatusCodes.Status422UnprocessableEntity);
+        }
+        http.Response.Headers["Idempotent-Replayed"] = "true";
+        return TypedResults.Text(previous.Response, "application/json", statusCode: previous.StatusCode);
+    }
+
+    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, title: "Not found", statusCode: StatusCodes.Status404NotFound);
+}
+
+/// <summary>Cheap bot defence: a filled honeypot field, or a form submitted faster than a person could.</summary>
+public static class BotCheck
+{
+    public static string? LooksAutomated(FunnelSchema schema, EventRequest request)
+    {
+        if (schema.HoneypotField is { } honeypot && request.FormData.TryGetProperty(honeypot, out var trap)
+            && !(trap.ValueKind is JsonValueKind.Null || (trap.ValueKind == JsonValueKind.String && trap.GetString()!.Length == 0)))
+        {
+            return $"honeypot field '{honeypot}' was filled";
+        }
+        if (schema.MinFillSeconds > 0 && request.FormStartedAt is { } started
+            && DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(schema.MinFillSeconds))
+        {
+            return $"filled in under {schema.MinFillSeconds} s";
+        }
+        return null;
+    }
+}
+
+/// <summary>Counts of public events by type and outcome.</summary>
+public sealed class EventMetrics(IMeterFactory meters)
+{
+    private readonly Counter<long> _events = meters.Create("Funnels.Runtime").CreateCounter<long>("funnels.events", description: "Public funnel events by type and outcome");
+
+    public void Recorded(string eventType, string status) =>
+        _events.Add(1, new("event_type", eventType), new("status", status));
+
+    public void Rejected(string eventType) => Recorded(eventType, "rejected");
+}

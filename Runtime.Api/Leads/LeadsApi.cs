@@ -1,0 +1,118 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Dapper;
+using Funnels.Runtime.Events;
+using Funnels.ServiceDefaults.RateLimiting;
+using Funnels.ServiceDefaults.Security;
+using Funnels.ServiceDefaults.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Funnels.Runtime.Leads;
+
+public sealed record LeadState(string CurrentPageId, string Status, long Version, DateTime UpdatedAt);
+
+/// <summary>A lead as funnel frontends read it; admins also see who it is.</summary>
+public sealed record Lead(
+    Guid Id, Guid FunnelId, JsonElement FormData, DateTime CreatedAt, LeadState State,
+    Guid? PublicationId = null, int? PublicationVersion = null, string? Email = null, string? Phone = null,
+    string? VisitorId = null, string? ContactId = null);
+
+public sealed record LeadEvent(
+    Guid Id, string EventType, string PageId, JsonElement Payload, string? FromPageId, string? ToPageId,
+    string? FromStatus, string? ToStatus, long StateVersion, string? IdempotencyKey, DateTime OccurredAt);
+
+public static class LeadsApi
+{
+    public static void MapLeadsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/runtime/leads").WithTags("Leads");
+
+        // Funnel frontends read the lead they just created without a token: its random id is
+        // the capability. With an admin token the read is scoped to the token's workspace.
+        api.MapGet("/{id:guid}", Get).WithName("GetLead").WithSummary("A lead with its state and form data")
+            .RequireCors(EventsApi.CorsPolicy)
+            .RequireRateLimit(new RateLimit("lead-read", 300, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
+        api.MapGet("/{id:guid}/events", Events).WithName("GetLeadEvents").WithSummary("The lead's timeline: every event and the transition it caused")
+            .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
+        api.MapGet("/", Search).WithName("SearchLeads").WithSummary("Leads of the workspace by email, phone, funnel or status, newest first, paged")
+            .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
+        app.MapGet("/api/runtime/funnels/{id:guid}/leads.csv", LeadsCsv.Export).WithTags("Leads").WithName("ExportLeadsCsv")
+            .WithSummary("Every lead of a funnel as CSV, streamed").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
+    }
+
+    public static async Task<Results<Ok<Lead>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var admin = user.Identity?.IsAuthenticated == true;
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<LeadRow>(new CommandDefinition(
+            $"{LeadRow.Select} WHERE l.id = @id AND (@workspace::uuid IS NULL OR l.workspace_id = @workspace)",
+            new { id, workspace = admin ? user.WorkspaceIdOf() : (Guid?)null }, cancellationToken: ct));
+        return row is null ? TypedResults.NotFound() : TypedResults.Ok(row.ToLead(admin));
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<LeadEvent>>, NotFound>> Events(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var exists = await connection.ExecuteScalarAsync<bool>(
+            "SELECT EXISTS (SELECT 1 FROM runtime.leads WHERE id = @id AND workspace_id = @workspace)", new { id, workspace = user.WorkspaceIdOf() });
+        if (!exists) return TypedResults.NotFound();
+        var rows = await connection.QueryAsync<EventRow>("""
+            SELECT id, event_type, page_id, payload::text AS payload, from_page_id, to_page_id, from_status, to_status,
+                   state_version, idempotency_key, occurred_at
+            FROM runtime.lead_events WHERE lead_id = @id ORDER BY occurred_at, id
+            """, new { id });
+        return TypedResults.Ok<IReadOnlyList<LeadEvent>>(rows.Select(r => r.ToEvent()).ToList());
+    }
+
+    public static async Task<Results<Ok<PagedList<Lead>>, ValidationProblem>> Search(
+        ClaimsPrincipal user, NpgsqlDataSource db, string? email, string? phone, Guid? funnelId, string? status, int? page, int? pageSize, CancellationToken ct)
+    {
+        if (status is not (null or "active" or "converted" or "lost"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["must be active, converted or lost"] });
+        }
+        var paging = Paging.From(page, pageSize);
+        var filter = new
+        {
+            workspace = user.WorkspaceIdOf(),
+            email = email is null ? null : Funnels.LeadIdentity.NormalizeEmail(email) ?? email.Trim().ToLowerInvariant(),
+            phone = phone is null ? null : Funnels.LeadIdentity.NormalizePhone(phone) ?? phone,
+            funnelId, status, paging.Limit, paging.Offset,
+        };
+        const string where = """
+            WHERE l.workspace_id = @workspace AND (@email::text IS NULL OR l.email = @email) AND (@phone::text IS NULL OR l.phone = @phone)
+              AND (@funnelId::uuid IS NULL OR l.funnel_id = @funnelId) AND (@status::text IS NULL OR s.status = @status)
+            """;
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<LeadRow>($"{LeadRow.Select} {where} ORDER BY l.created_at DESC, l.id LIMIT @Limit OFFSET @Offset", filter);
+        var total = await connection.ExecuteScalarAsync<long>(
+            $"SELECT count(*) FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id {where}", filter);
+        return TypedResults.Ok(paging.Of(rows.Select(r => r.ToLead(admin: true)).ToList(), total));
+    }
+
+    internal sealed record LeadRow(
+        Guid Id, Guid FunnelId, string FormData, DateTime CreatedAt, string CurrentPageId, string Status, long Version, DateTime UpdatedAt,
+        Guid PublicationId, int PublicationVersion, string? Email, string? Phone, string? VisitorId, string? ContactId)
+    {
+        public const string Select = """
+            SELECT l.id, l.funnel_id, l.form_data::text AS form_data, l.created_at, s.current_page_id, s.status, s.version, s.updated_at,
+                   l.publication_id, p.version AS publication_version, l.email, l.phone, l.visitor_id, l.contact_id
+            FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id JOIN runtime.publications p ON p.id = l.publication_id
+            """;
+
+        public Lead ToLead(bool admin)
+        {
+            var lead = new Lead(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt));
+            return admin ? lead with { PublicationId = PublicationId, PublicationVersion = PublicationVersion, Email = Email, Phone = Phone, VisitorId = VisitorId, ContactId = ContactId } : lead;
+        }
+    }
+
+    private sealed record EventRow(
+        Guid Id, string EventType, string PageId, string Payload, string? FromPageId, string? ToPageId,
+        string? FromStatus, string? ToStatus, long StateVersion, string? IdempotencyKey, DateTime OccurredAt)
+    {
+        public LeadEvent ToEvent() => new(Id, EventType, PageId, JsonDocument.Parse(Payload).RootElement, FromPageId, ToPageId,
+            FromStatus, ToStatus, StateVersion, IdempotencyKey, OccurredAt);
+    }
+}
