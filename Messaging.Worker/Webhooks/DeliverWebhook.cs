@@ -49,7 +49,7 @@ public static class DeliverWebhookHandler
         }
 
         var delivered = error is null;
-        var last = envelope.Attempts > settings.RetryDelayMilliseconds.Length;
+        var last = envelope.Attempts > settings.Retries;
         await connection.ExecuteAsync("""
             INSERT INTO messaging.webhook_attempts (id, delivery_id, attempt, status_code, error, duration_ms) VALUES (@id, @deliveryId, @attempt, @statusCode, @error, @ms);
             UPDATE messaging.webhook_deliveries SET attempts = @attempt, status = @status, delivered_at = CASE WHEN @delivered THEN now() END WHERE id = @deliveryId;

@@ -34,7 +34,13 @@ public sealed class WebhookSender
 /// <summary>"Webhooks" configuration: the delays between attempts (tests shorten them).</summary>
 public sealed class WebhookSettings
 {
-    public int[] RetryDelayMilliseconds { get; set; } = [10_000, 60_000, 300_000, 1_800_000, 7_200_000];
+    private static readonly int[] Defaults = [10_000, 60_000, 300_000, 1_800_000, 7_200_000];
 
-    public TimeSpan[] RetryDelays() => RetryDelayMilliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+    // No initialiser: the configuration binder appends to an array's existing elements instead of replacing them.
+    public int[]? RetryDelayMilliseconds { get; set; }
+
+    public int Retries => (RetryDelayMilliseconds is { Length: > 0 } configured ? configured : Defaults).Length;
+
+    public TimeSpan[] RetryDelays() =>
+        (RetryDelayMilliseconds is { Length: > 0 } configured ? configured : Defaults).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
 }

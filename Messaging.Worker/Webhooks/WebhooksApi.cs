@@ -3,6 +3,7 @@ using Dapper;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 
 namespace Funnels.Messaging.Webhooks;
@@ -10,7 +11,7 @@ namespace Funnels.Messaging.Webhooks;
 /// <summary>The workspace's webhook endpoints, their secrets, and every delivery attempt.</summary>
 public static class WebhooksApi
 {
-    public static readonly IReadOnlySet<string> Events = new HashSet<string>([WebhookFanout.LeadCapturedEvent, WebhookFanout.LeadAdvancedEvent]);
+    public static readonly IReadOnlySet<string> Events = new HashSet<string>([WebhookFanoutHandler.LeadCapturedEvent, WebhookFanoutHandler.LeadAdvancedEvent]);
 
     public static void MapWebhooksApi(this IEndpointRouteBuilder app)
     {
@@ -36,10 +37,10 @@ public static class WebhooksApi
     public static async Task<Ok<IReadOnlyList<Webhook>>> List(ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
-        var hooks = await connection.QueryAsync<Webhook>(
+        var hooks = await connection.QueryAsync<WebhookRow>(
             "SELECT id, url, events, active, created_at FROM messaging.webhook_endpoints WHERE workspace_id = @workspace ORDER BY created_at",
             new { workspace = user.WorkspaceIdOf() });
-        return TypedResults.Ok<IReadOnlyList<Webhook>>(hooks.ToList());
+        return TypedResults.Ok<IReadOnlyList<Webhook>>(hooks.Select(h => h.ToWebhook()).ToList());
     }
 
     public static async Task<Results<Created<Webhook>, ValidationProblem>> Create(WebhookRequest request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
@@ -57,11 +58,11 @@ public static class WebhooksApi
     {
         if (Check(request) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
         await using var connection = await db.OpenConnectionAsync(ct);
-        var hook = await connection.QuerySingleOrDefaultAsync<Webhook>("""
+        var hook = await connection.QuerySingleOrDefaultAsync<WebhookRow>("""
             UPDATE messaging.webhook_endpoints SET url = @Url, events = @events, active = @active WHERE id = @id AND workspace_id = @workspace
             RETURNING id, url, events, active, created_at
             """, new { id, request.Url, events = request.Events!.Distinct().ToArray(), active = request.Active ?? true, workspace = user.WorkspaceIdOf() });
-        return hook is null ? TypedResults.NotFound() : TypedResults.Ok(hook);
+        return hook is null ? TypedResults.NotFound() : TypedResults.Ok(hook.ToWebhook());
     }
 
     public static async Task<Results<NoContent, NotFound>> Delete(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
@@ -74,15 +75,15 @@ public static class WebhooksApi
     public static async Task<Results<Ok<Webhook>, NotFound>> RotateSecret(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
-        var hook = await connection.QuerySingleOrDefaultAsync<Webhook>("""
+        var hook = await connection.QuerySingleOrDefaultAsync<WebhookRow>("""
             UPDATE messaging.webhook_endpoints SET secret = @secret WHERE id = @id AND workspace_id = @workspace
             RETURNING id, url, events, active, created_at, secret
             """, new { id, secret = WebhookSignature.NewSecret(), workspace = user.WorkspaceIdOf() });
-        return hook is null ? TypedResults.NotFound() : TypedResults.Ok(hook);
+        return hook is null ? TypedResults.NotFound() : TypedResults.Ok(hook.ToWebhook());
     }
 
     public static async Task<Results<Ok<PagedList<Delivery>>, NotFound>> Deliveries(
-        Guid id, ClaimsPrincipal user, NpgsqlDataSource db, int? page, int? pageSize, CancellationToken ct)
+        Guid id, ClaimsPrincipal user, NpgsqlDataSource db, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
         var paging = Paging.From(page, pageSize);
         await using var connection = await db.OpenConnectionAsync(ct);
@@ -116,6 +117,19 @@ public static class WebhooksApi
             errors["events"] = [$"must list one or more of {string.Join(", ", Events)}"];
         }
         return errors;
+    }
+
+    // Settable properties: Dapper's constructor matching cannot take text[] columns.
+    private sealed class WebhookRow
+    {
+        public Guid Id { get; init; }
+        public string Url { get; init; } = "";
+        public string[] Events { get; init; } = [];
+        public bool Active { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public string? Secret { get; init; }
+
+        public Webhook ToWebhook() => new(Id, Url, Events, Active, CreatedAt, Secret);
     }
 
     private sealed record DeliveryRow(Guid Id, string EventType, string EventKey, string Status, int Attempts, DateTime CreatedAt, DateTime? DeliveredAt);

@@ -17,10 +17,10 @@ namespace Funnels.Runtime.Events;
 public static class EventsApi
 {
     public const string CorsPolicy = "public-events";
-    private static readonly RateLimit PerIp = new("events-ip", 600, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp);
 
     public static void MapEventsApi(this IEndpointRouteBuilder app)
     {
+        var limits = app.ServiceProvider.GetRequiredService<PublicLimits>();
         // Existing frontends post with a trailing slash; routing matches both spellings.
         app.MapPost("/api/runtime/events", Post)
             .WithTags("Public events")
@@ -33,13 +33,13 @@ public static class EventsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireCors(CorsPolicy)
-            .RequireRateLimit(PerIp);
+            .RequireRateLimit(new RateLimit("events-ip", limits.EventsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
     }
 
     public static async Task<IResult> Post(
         HttpContext http, [FromServices] PublishedFunnels funnels, [FromServices] RateLimiter limiter,
         [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] EventMetrics metrics,
-        [FromServices] ILogger<EventRequest> logger, CancellationToken cancellationToken)
+        [FromServices] PublicLimits limits, [FromServices] ILogger<EventRequest> logger, CancellationToken cancellationToken)
     {
         var (request, problem) = await EventRequestReader.ReadAsync(http.Request, cancellationToken);
         if (request is null)
@@ -47,7 +47,8 @@ public static class EventsApi
             return problem!;
         }
 
-        var limit = await limiter.TryAcquireAsync($"events-slug:{RateLimitFilter.ClientIp(http)}:{request.PublicationSlug}", 120, TimeSpan.FromMinutes(1));
+        var limit = await limiter.TryAcquireAsync(
+            $"events-slug:{RateLimitFilter.ClientIp(http)}:{request.PublicationSlug}", limits.EventsPerIpAndSlugPerMinute, TimeSpan.FromMinutes(1));
         if (!limit.Allowed)
         {
             http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds)).ToString();
@@ -132,6 +133,15 @@ public static class EventsApi
     }
 
     private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, title: "Not found", statusCode: StatusCodes.Status404NotFound);
+}
+
+/// <summary>Public rate limits ("RateLimits" configuration section), per minute.</summary>
+public sealed class PublicLimits
+{
+    public int EventsPerIpPerMinute { get; set; } = 600;
+    public int EventsPerIpAndSlugPerMinute { get; set; } = 120;
+    public int LeadReadsPerIpPerMinute { get; set; } = 300;
+    public int SignInsPerIpPerMinute { get; set; } = 10;
 }
 
 /// <summary>Cheap bot defence: a filled honeypot field, or a form submitted faster than a person could.</summary>

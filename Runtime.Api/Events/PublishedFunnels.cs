@@ -45,5 +45,13 @@ public sealed class PublishedFunnels(NpgsqlDataSource dataSource)
         return Schemas.GetOrAdd(publicationId, schema);
     }
 
-    private sealed record Row(Guid FunnelId, Guid WorkspaceId, Guid PublicationId, int Version, string[] AllowedOrigins);
+    // Settable properties: Dapper's constructor matching cannot take text[] columns.
+    private sealed class Row
+    {
+        public Guid FunnelId { get; init; }
+        public Guid WorkspaceId { get; init; }
+        public Guid PublicationId { get; init; }
+        public int Version { get; init; }
+        public string[] AllowedOrigins { get; init; } = [];
+    }
 }

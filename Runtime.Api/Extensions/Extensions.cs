@@ -29,6 +29,7 @@ internal static class Extensions
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
         });
 
+        builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
         builder.Services.AddSingleton<EventMetrics>();
 

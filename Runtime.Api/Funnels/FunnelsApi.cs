@@ -4,6 +4,7 @@ using Dapper;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 
 namespace Funnels.Runtime.Funnels;
@@ -36,7 +37,8 @@ public static class FunnelsApi
         api.MapGet("/{id:guid}/publications", Publications).WithName("ListPublications");
     }
 
-    public static async Task<Ok<PagedList<Funnel>>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? page, int? pageSize, CancellationToken ct)
+    public static async Task<Ok<PagedList<Funnel>>> List(
+        ClaimsPrincipal user, NpgsqlDataSource db, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
         var paging = Paging.From(page, pageSize);
         await using var connection = await db.OpenConnectionAsync(ct);
@@ -168,10 +170,20 @@ public static class FunnelsApi
 
     private sealed record SlugAndSchema(string Slug, string Schema);
 
-    private sealed record FunnelRow(
-        Guid Id, string Name, string Slug, string SchemaJson, string[] AllowedOrigins, Guid? LivePublicationId,
-        int? LiveVersion, int Revision, DateTime CreatedAt, DateTime UpdatedAt)
+    // A class with setters, not a positional record: Dapper's constructor matching cannot take text[] columns.
+    private sealed class FunnelRow
     {
+        public Guid Id { get; init; }
+        public string Name { get; init; } = "";
+        public string Slug { get; init; } = "";
+        public string SchemaJson { get; init; } = "{}";
+        public string[] AllowedOrigins { get; init; } = [];
+        public Guid? LivePublicationId { get; init; }
+        public int? LiveVersion { get; init; }
+        public int Revision { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public DateTime UpdatedAt { get; init; }
+
         public Funnel ToFunnel() => new(Id, Name, Slug, JsonDocument.Parse(SchemaJson).RootElement, AllowedOrigins,
             LivePublicationId, LiveVersion, Revision, CreatedAt, UpdatedAt);
     }

@@ -6,17 +6,20 @@ using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 
 namespace Funnels.Runtime.Leads;
 
 public sealed record LeadState(string CurrentPageId, string Status, long Version, DateTime UpdatedAt);
 
-/// <summary>A lead as funnel frontends read it; admins also see who it is.</summary>
+/// <summary>A lead as funnel frontends read it: exactly the shape they already parse.</summary>
+public sealed record PublicLead(Guid Id, Guid FunnelId, JsonElement FormData, DateTime CreatedAt, LeadState State);
+
+/// <summary>A lead as admins see it: also who it is and which publication it entered with.</summary>
 public sealed record Lead(
     Guid Id, Guid FunnelId, JsonElement FormData, DateTime CreatedAt, LeadState State,
-    Guid? PublicationId = null, int? PublicationVersion = null, string? Email = null, string? Phone = null,
-    string? VisitorId = null, string? ContactId = null);
+    Guid PublicationId, int PublicationVersion, string? Email, string? Phone, string? VisitorId, string? ContactId);
 
 public sealed record LeadEvent(
     Guid Id, string EventType, string PageId, JsonElement Payload, string? FromPageId, string? ToPageId,
@@ -27,12 +30,13 @@ public static class LeadsApi
     public static void MapLeadsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/runtime/leads").WithTags("Leads");
+        var limits = app.ServiceProvider.GetRequiredService<PublicLimits>();
 
         // Funnel frontends read the lead they just created without a token: its random id is
         // the capability. With an admin token the read is scoped to the token's workspace.
         api.MapGet("/{id:guid}", Get).WithName("GetLead").WithSummary("A lead with its state and form data")
             .RequireCors(EventsApi.CorsPolicy)
-            .RequireRateLimit(new RateLimit("lead-read", 300, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
+            .RequireRateLimit(new RateLimit("lead-read", limits.LeadReadsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
         api.MapGet("/{id:guid}/events", Events).WithName("GetLeadEvents").WithSummary("The lead's timeline: every event and the transition it caused")
             .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapGet("/", Search).WithName("SearchLeads").WithSummary("Leads of the workspace by email, phone, funnel or status, newest first, paged")
@@ -41,14 +45,15 @@ public static class LeadsApi
             .WithSummary("Every lead of a funnel as CSV, streamed").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
     }
 
-    public static async Task<Results<Ok<Lead>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Ok<Lead>, Ok<PublicLead>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
     {
         var admin = user.Identity?.IsAuthenticated == true;
         await using var connection = await db.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<LeadRow>(new CommandDefinition(
             $"{LeadRow.Select} WHERE l.id = @id AND (@workspace::uuid IS NULL OR l.workspace_id = @workspace)",
             new { id, workspace = admin ? user.WorkspaceIdOf() : (Guid?)null }, cancellationToken: ct));
-        return row is null ? TypedResults.NotFound() : TypedResults.Ok(row.ToLead(admin));
+        if (row is null) return TypedResults.NotFound();
+        return admin ? TypedResults.Ok(row.ToLead()) : TypedResults.Ok(row.ToPublicLead());
     }
 
     public static async Task<Results<Ok<IReadOnlyList<LeadEvent>>, NotFound>> Events(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
@@ -66,7 +71,8 @@ public static class LeadsApi
     }
 
     public static async Task<Results<Ok<PagedList<Lead>>, ValidationProblem>> Search(
-        ClaimsPrincipal user, NpgsqlDataSource db, string? email, string? phone, Guid? funnelId, string? status, int? page, int? pageSize, CancellationToken ct)
+        ClaimsPrincipal user, NpgsqlDataSource db, string? email, string? phone, [FromQuery(Name = "funnel_id")] Guid? funnelId, string? status,
+        int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
         if (status is not (null or "active" or "converted" or "lost"))
         {
@@ -88,7 +94,7 @@ public static class LeadsApi
         var rows = await connection.QueryAsync<LeadRow>($"{LeadRow.Select} {where} ORDER BY l.created_at DESC, l.id LIMIT @Limit OFFSET @Offset", filter);
         var total = await connection.ExecuteScalarAsync<long>(
             $"SELECT count(*) FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id {where}", filter);
-        return TypedResults.Ok(paging.Of(rows.Select(r => r.ToLead(admin: true)).ToList(), total));
+        return TypedResults.Ok(paging.Of(rows.Select(r => r.ToLead()).ToList(), total));
     }
 
     internal sealed record LeadRow(
@@ -101,11 +107,10 @@ public static class LeadsApi
             FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id JOIN runtime.publications p ON p.id = l.publication_id
             """;
 
-        public Lead ToLead(bool admin)
-        {
-            var lead = new Lead(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt));
-            return admin ? lead with { PublicationId = PublicationId, PublicationVersion = PublicationVersion, Email = Email, Phone = Phone, VisitorId = VisitorId, ContactId = ContactId } : lead;
-        }
+        public PublicLead ToPublicLead() => new(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt));
+
+        public Lead ToLead() => new(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt),
+            PublicationId, PublicationVersion, Email, Phone, VisitorId, ContactId);
     }
 
     private sealed record EventRow(

@@ -15,11 +15,12 @@ public static class AuthApi
     public static void MapAuthApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/runtime/auth").WithTags("Auth");
+        var limits = app.ServiceProvider.GetRequiredService<Events.PublicLimits>();
 
         api.MapPost("/token", IssueToken)
             .WithName("IssueToken")
             .WithSummary("Exchange an email and password (optionally naming a workspace), or an API key, for a bearer token")
-            .RequireRateLimit(new RateLimit("auth-token", 10, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
+            .RequireRateLimit(new RateLimit("auth-token", limits.SignInsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
         api.MapPost("/switch", SwitchWorkspace)
             .WithName("SwitchWorkspace")
             .WithSummary("A token for another workspace the signed-in admin belongs to")

@@ -71,10 +71,12 @@ public static class MessagingExtensions
 /// <summary>Timings from configuration ("Messaging" section); tests shorten them.</summary>
 public sealed class MessagingSettings
 {
-    public int[] RetryCooldownMilliseconds { get; set; } = [100, 500, 2_000];
+    // No initialiser: the configuration binder appends to an array's existing elements instead of replacing them.
+    public int[]? RetryCooldownMilliseconds { get; set; }
     public TimeSpan ScheduledPolling { get; set; } = 1.Seconds();
     public TimeSpan StaleNodeTimeout { get; set; } = 30.Seconds();
     public TimeSpan NodeReassignmentPolling { get; set; } = 5.Seconds();
 
-    public TimeSpan[] RetryCooldowns() => RetryCooldownMilliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+    public TimeSpan[] RetryCooldowns() =>
+        (RetryCooldownMilliseconds is { Length: > 0 } configured ? configured : [100, 500, 2_000]).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
 }

@@ -60,14 +60,17 @@ public sealed class ServiceHealthTests(Hosts hosts)
     }
 
     [Fact]
-    public void Every_integration_message_has_a_handler_in_the_worker()
+    public void Every_integration_message_has_a_handler_in_some_service()
     {
-        var runtime = hosts.Worker.Get<IWolverineRuntime>();
+        // Guards Wolverine's pitfall: under a test runner a wrong application assembly leaves handlers silently unrouted.
+        var services = new[] { hosts.Runtime.Get<IWolverineRuntime>(), hosts.Tracking.Get<IWolverineRuntime>(), hosts.Worker.Get<IWolverineRuntime>() }
+            .Cast<WolverineRuntime>();
         var messages = typeof(Queues).Assembly.GetExportedTypes()
             .Where(t => t.Namespace == typeof(Queues).Namespace && t is { IsClass: true, IsAbstract: false } && t.Name != nameof(Queues));
 
         Assert.NotEmpty(messages);
-        Assert.All(messages, message => Assert.True(runtime.Handlers.CanHandle(message), $"{message.Name} has no handler"));
+        Assert.All(messages, message => Assert.True(
+            services.Any(s => s.Handlers.CanHandle(message)), $"{message.Name} has no handler in any service"));
     }
 
     private HttpClient Client(string service) => service switch

@@ -13,6 +13,8 @@ namespace Funnels.Tests.Infrastructure;
 public sealed class ServiceHost<TProgram>(Servers servers) : WebApplicationFactory<TProgram> where TProgram : class
 {
     public const string SigningKey = "tests-signing-key-0123456789-0123456789-0123456789";
+    public const string AdminEmail = "first-admin@funnels.test";
+    public const string AdminPassword = "first-admin-password-for-tests";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -25,6 +27,15 @@ public sealed class ServiceHost<TProgram>(Servers servers) : WebApplicationFacto
         builder.UseSetting("Messaging:RetryCooldownMilliseconds:1", "100");
         builder.UseSetting("Messaging:ScheduledPolling", "00:00:00.500");
         builder.UseSetting("Messaging:StaleNodeTimeout", "00:00:05");
+        builder.UseSetting("Bootstrap:Admin:Email", AdminEmail);
+        builder.UseSetting("Bootstrap:Admin:Password", AdminPassword);
+        builder.UseSetting("Webhooks:RetryDelayMilliseconds:0", "200");
+        builder.UseSetting("Webhooks:RetryDelayMilliseconds:1", "400");
+        // Every in-process request comes from one address: keep the per-IP budget out of the way
+        // (the per-IP-and-slug limit stays at its default, and has its own test).
+        builder.UseSetting("RateLimits:EventsPerIpPerMinute", "100000");
+        builder.UseSetting("RateLimits:LeadReadsPerIpPerMinute", "100000");
+        builder.UseSetting("RateLimits:SignInsPerIpPerMinute", "100000");
     }
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();

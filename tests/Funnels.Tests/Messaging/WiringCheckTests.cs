@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Dapper;
 using Funnels.Contracts;
 using Funnels.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Wolverine;
 
@@ -72,7 +73,8 @@ public sealed class WiringCheckTests(Hosts hosts)
     public async Task A_repeated_delivery_is_processed_once()
     {
         var message = new WiringCheckRequested(Guid.CreateVersion7(), DateTimeOffset.UtcNow);
-        var bus = hosts.Runtime.Get<IMessageBus>();
+        using var scope = hosts.Runtime.Services.CreateScope();
+        var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
 
         await bus.PublishAsync(message);
         await bus.PublishAsync(message);

@@ -12,7 +12,7 @@ namespace Funnels.Messaging.Webhooks;
 /// a DeliverWebhook message for each, in one outbox transaction. The unique (endpoint, event,
 /// key) row makes a repeated LeadCaptured a no-op.
 /// </summary>
-public static class WebhookFanout
+public static class WebhookFanoutHandler
 {
     public const string LeadCapturedEvent = "lead.captured";
     public const string LeadAdvancedEvent = "lead.advanced";
