@@ -14,14 +14,16 @@ for project in tests/*/*.Tests.csproj; do
   echo "=== $name"
   dotnet test "$project" --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$logs/$name.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-  # VSTest's summary: "Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total:    12, ..."
-  summary=$(grep -E '(Passed|Failed)! +- Failed: ' "$logs/$name.log" | tail -n 1)
-  if [ -z "$summary" ]; then
+  # VSTest's closing block: "Test Run Successful." then "Total tests: N", "Passed: N", "Failed: N", "Skipped: N".
+  summary=$(sed -n '/^Test Run \(Successful\|Failed\|Aborted\)/,$p' "$logs/$name.log")
+  if ! echo "$summary" | grep -q 'Total tests:'; then
     echo "$name ended without a test summary: counted as one failure"
     failed=$((failed + 1)) status=1
     continue
   fi
-  read -r f p s < <(echo "$summary" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/')
+  count() { echo "$summary" | sed -nE "s/^ *$1: *([0-9]+).*/\1/p" | tail -n 1; }
+  p=$(count Passed) f=$(count Failed) s=$(count Skipped)
+  p=${p:-0} f=${f:-0} s=${s:-0}
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 

@@ -98,14 +98,14 @@ public static class EventsApi
 
         var scope = $"events:{request.PublicationSlug}";
         var requestHash = IdempotencyKeys.HashOf(request.RawBody);
-        var result = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
+        var (result, outcome) = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             if (idempotencyKey.Length > 0)
             {
                 var (claimed, previous) = await IdempotencyKeys.ClaimAsync(transaction, scope, idempotencyKey, requestHash);
                 if (!claimed)
                 {
-                    return Replay(http, previous!, requestHash);
+                    return (Replay(http, previous!, requestHash), (EventOutcome?)null);
                 }
             }
             var outcome = await LeadWriter.ApplyAsync(transaction, messages, publication, request, identity, idempotencyKey.Length > 0 ? idempotencyKey : null, cancellationToken);
@@ -113,9 +113,14 @@ public static class EventsApi
             {
                 await IdempotencyKeys.SaveAsync(transaction, scope, idempotencyKey, StatusCodes.Status202Accepted, JsonSerializer.Serialize(outcome, Json));
             }
-            metrics.Recorded(request.EventType, outcome.Status);
-            return (IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome);
+            return ((IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome), outcome);
         }, cancellationToken);
+
+        // Counted once committed: a rolled-back event never happened.
+        if (outcome is not null)
+        {
+            metrics.Recorded(request.EventType, outcome.Status);
+        }
         return result;
     }
 

@@ -32,6 +32,7 @@ internal static class Extensions
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
         builder.Services.AddSingleton<EventMetrics>();
+        builder.Services.AddHostedService<IdempotencyKeyExpiry>();
 
         // Browsers may post events from any page; which origins a funnel accepts is checked
         // per funnel in the endpoint (allowed_origins), where the slug is known.

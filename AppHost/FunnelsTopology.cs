@@ -1,0 +1,63 @@
+using Funnels.AppHost.Hosting;
+
+namespace Funnels.AppHost;
+
+/// <summary>What the topology hands back to whoever started it (Program prints it; tests sign in with it).</summary>
+public sealed record FunnelsResources(string AdminEmail, ParameterResource AdminPassword);
+
+/// <summary>
+/// The whole Funnels topology, declared once: AppHost's Program runs it, and the AppHost tests
+/// start exactly the same thing (as Aspire.Hosting.Testing would). Resource names are the
+/// contract with the services: ConnectionStrings__&lt;name&gt; and services__&lt;name&gt;__http__0.
+/// </summary>
+public static class FunnelsTopology
+{
+    public const string AdminEmail = "admin@funnels.local";
+
+    public static FunnelsResources AddFunnels(this DistributedApplicationBuilder builder)
+    {
+        // Secrets generated on the first run and kept in <DataRoot>/secrets.json (or set
+        // Parameters__<name>): the key every service checks admin bearer tokens with, and the
+        // first admin's password, which Runtime.Api seeds on its first start.
+        var signingKey = builder.AddParameter("auth-signing-key", secret: true);
+        var adminPassword = builder.AddParameter("admin-password", secret: true);
+        builder.WithEnvironment("Auth__SigningKey", signingKey);
+
+        // Backing servers, each a local process on its own folder and loopback port.
+        var postgres = builder.AddPostgres("postgres");
+        var rabbitmq = builder.AddRabbitMQ("rabbitmq");
+        var redis = builder.AddRedis("redis");
+
+        // Runtime API: public funnel events, leads, funnels, WhatsApp webhook ingress.
+        var runtimeApi = builder.AddProject("runtime-api", "Runtime.Api")
+            .WithHttpEndpoint(port: DefaultPorts.RuntimeApi)
+            .WithReference(postgres).WaitFor(postgres)
+            .WithReference(rabbitmq).WaitFor(rabbitmq)
+            .WithReference(redis).WaitFor(redis)
+            .WithEnvironment("Bootstrap__Admin__Email", AdminEmail)
+            .WithEnvironment("Bootstrap__Admin__Password", adminPassword);
+
+        // Tracking API: t.js, sessions, CRM webhook, impressions, conversions, statistics.
+        var trackingApi = builder.AddProject("tracking-api", "Tracking.Api")
+            .WithHttpEndpoint(port: DefaultPorts.TrackingApi)
+            .WithReference(postgres).WaitFor(postgres)
+            .WithReference(rabbitmq).WaitFor(rabbitmq)
+            .WithReference(redis).WaitFor(redis);
+
+        // Messaging worker: triggers, flows, scheduled steps, outbound webhooks, payouts.
+        var messagingWorker = builder.AddProject("messaging-worker", "Messaging.Worker")
+            .WithHttpEndpoint(port: DefaultPorts.MessagingWorker)
+            .WithReference(postgres).WaitFor(postgres)
+            .WithReference(rabbitmq).WaitFor(rabbitmq)
+            .WithReference(redis).WaitFor(redis);
+
+        // Admin panel: reads and writes through the APIs, so it starts once they are healthy.
+        builder.AddProject("admin-web", "Admin.Web")
+            .WithHttpEndpoint(port: DefaultPorts.AdminWeb)
+            .WithReference(runtimeApi).WaitFor(runtimeApi)
+            .WithReference(trackingApi).WaitFor(trackingApi)
+            .WithReference(messagingWorker).WaitFor(messagingWorker);
+
+        return new FunnelsResources(AdminEmail, adminPassword);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Funnels.AppHost.Hosting;
+
+namespace Funnels.AppHost.Tests;
+
+/// <summary>The four services as AppHost runs them: separate processes, real HTTP, real servers.</summary>
+public sealed class TopologyTests(TopologyFixture topology) : IClassFixture<TopologyFixture>
+{
+    private static readonly string[] Services = ["runtime-api", "tracking-api", "messaging-worker", "admin-web"];
+    private CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Every_resource_is_healthy_and_the_dashboard_says_so()
+    {
+        Assert.Equal(7, topology.App.Resources.Count);
+        Assert.All(topology.App.Resources, r => Assert.Equal(ResourceState.Healthy, r.State));
+
+        using var dashboard = new HttpClient { BaseAddress = topology.App.DashboardUrl };
+        var resources = await dashboard.GetFromJsonAsync<JsonElement>("/api/resources", Cancel);
+        Assert.Equal(7, resources.GetArrayLength());
+        Assert.All(resources.EnumerateArray(), r => Assert.Equal("Healthy", r.GetProperty("state").GetString()));
+        Assert.Contains("<html", await dashboard.GetStringAsync("/", Cancel));
+    }
+
+    [Fact]
+    public async Task Each_service_answers_health_and_shows_its_api_reference()
+    {
+        foreach (var service in Services)
+        {
+            using var client = topology.Client(service);
+            var health = await client.GetAsync("/health", Cancel);
+            Assert.True(health.StatusCode == HttpStatusCode.OK, $"{service}: {await health.Content.ReadAsStringAsync(Cancel)}");
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancel)).StatusCode);
+            if (service != "admin-web")
+            {
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/scalar/", Cancel)).StatusCode);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Admin_web_finds_the_services_through_service_discovery()
+    {
+        using var admin = topology.Client("admin-web");
+
+        var html = await admin.GetStringAsync("/System", Cancel);
+
+        foreach (var service in new[] { "runtime-api", "tracking-api", "messaging-worker" })
+        {
+            Assert.Matches($"data-service=\"{service}\">\\s*<td>{service}</td>\\s*<td><span class=\"status status-healthy\">", html);
+        }
+    }
+
+    [Fact]
+    public async Task A_wiring_check_travels_from_runtime_api_through_rabbitmq_to_the_worker()
+    {
+        using var runtime = await SignedInAsync("runtime-api");
+        using var worker = await SignedInAsync("messaging-worker");
+
+        var check = await (await runtime.PostAsync("/api/runtime/wiring-checks", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var id = check.GetProperty("id").GetGuid();
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpResponseMessage receipt;
+        while ((receipt = await worker.GetAsync($"/api/messaging/wiring-checks/{id}", Cancel)).StatusCode == HttpStatusCode.NotFound && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, Cancel);
+        }
+        Assert.Equal(HttpStatusCode.OK, receipt.StatusCode);
+        Assert.Equal(1, (await receipt.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("deliveries").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_lead_is_captured_over_http_from_a_published_funnel()
+    {
+        using var runtime = await SignedInAsync("runtime-api");
+        var slug = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        var schema = JsonDocument.Parse("""
+            { "pages": [ { "id": "form", "kind": "form", "fields": [ { "name": "email", "type": "email", "required": true } ] },
+                         { "id": "thanks", "kind": "thank-you" } ],
+              "transitions": [ { "from": "form", "on": "FORM_SUBMIT", "to": "thanks" } ] }
+            """).RootElement;
+        var funnel = await (await runtime.PostAsJsonAsync("/api/runtime/funnels", new { name = "E2E", slug, schema }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (await runtime.PostAsync($"/api/runtime/funnels/{funnel.GetProperty("id").GetGuid()}/publish", null, Cancel)).EnsureSuccessStatusCode();
+
+        using var browser = topology.Client("runtime-api");
+        var accepted = await browser.PostAsJsonAsync("/api/runtime/events/", new Dictionary<string, object>
+        {
+            ["publication_slug"] = slug,
+            ["event_type"] = "FORM_SUBMIT",
+            ["payload"] = new Dictionary<string, object> { ["page_id"] = "form", ["form_data"] = new { email = "e2e@example.com" } },
+        }, Cancel);
+        var outcome = await accepted.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var lead = await browser.GetFromJsonAsync<JsonElement>($"/api/runtime/leads/{outcome.GetProperty("lead_id").GetGuid()}/", Cancel);
+
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        Assert.Equal("created", outcome.GetProperty("status").GetString());
+        Assert.Equal("converted", lead.GetProperty("state").GetProperty("status").GetString());
+    }
+
+    private async Task<HttpClient> SignedInAsync(string service)
+    {
+        using var runtime = topology.Client("runtime-api");
+        var token = await runtime.PostAsJsonAsync("/api/runtime/auth/token",
+            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value }, Cancel);
+        token.EnsureSuccessStatusCode();
+        var client = topology.Client(service);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Bearer", (await token.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("access_token").GetString());
+        return client;
+    }
+}
