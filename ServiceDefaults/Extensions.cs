@@ -45,10 +45,14 @@ public static class Extensions
         return builder;
     }
 
-    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    /// <param name="problemDetails">APIs answer errors as problem details; a site with its own error pages passes false.</param>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, bool problemDetails = true)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        if (problemDetails)
+        {
+            app.UseExceptionHandler();
+            app.UseStatusCodePages();
+        }
 
         // /health: ready to serve (database, broker, cache reachable). /alive: the process answers.
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });

@@ -1,13 +1,50 @@
+using System.Text.Json;
+using Funnels.Admin.Api;
+using Funnels.Admin.Infrastructure;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Refit;
+
 namespace Funnels.Admin.Services;
 
 internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddRazorPages();
+        builder.Services.AddRazorPages(pages =>
+        {
+            // Every page needs a signed-in admin but the sign-in page itself.
+            pages.Conventions.AuthorizeFolder("/");
+            pages.Conventions.AllowAnonymousToPage("/Account/SignIn");
+            pages.Conventions.AllowAnonymousToPage("/Error");
+        }).AddMvcOptions(mvc => mvc.Filters.Add<ApiErrorPageFilter>());
+
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(cookie =>
+            {
+                cookie.LoginPath = "/Account/SignIn";
+                cookie.AccessDeniedPath = "/Account/Denied";
+                cookie.Cookie.Name = "funnels-admin";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                cookie.SlidingExpiration = false;
+            });
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AdminUser.EditorPolicy, p => p.RequireClaim(AdminUser.Role, "owner", "editor"))
+            .AddPolicy(AdminUser.OwnerPolicy, p => p.RequireClaim(AdminUser.Role, "owner"));
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddTransient<BearerTokenHandler>();
 
         // The services Admin.Web talks to, by their AppHost resource names: service discovery
         // resolves http://runtime-api from services__runtime-api__http__0.
+        var refit = new RefitSettings(new SystemTextJsonContentSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        }));
+        builder.Services.AddRefitClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
+            .AddHttpMessageHandler<BearerTokenHandler>();
+        builder.Services.AddRefitClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
+            .AddHttpMessageHandler<BearerTokenHandler>();
+
         foreach (var service in ServiceStatus.Services)
         {
             builder.Services.AddHttpClient(service, client => client.BaseAddress = new Uri($"http://{service}"));

@@ -1,0 +1,30 @@
+using Refit;
+
+namespace Funnels.Admin.Api;
+
+/// <summary>Messaging.Worker's admin API (service discovery name "messaging-worker").</summary>
+public interface IMessagingApi
+{
+    [Get("/api/messaging/webhooks")]
+    Task<List<Webhook>> WebhooksAsync(CancellationToken ct = default);
+
+    [Post("/api/messaging/webhooks")]
+    Task<IApiResponse<Webhook>> CreateWebhookAsync([Body] WebhookRequest request, CancellationToken ct = default);
+
+    [Delete("/api/messaging/webhooks/{id}")]
+    Task DeleteWebhookAsync(Guid id, CancellationToken ct = default);
+
+    [Post("/api/messaging/webhooks/{id}/rotate-secret")]
+    Task<Webhook> RotateSecretAsync(Guid id, CancellationToken ct = default);
+
+    [Get("/api/messaging/webhooks/{id}/deliveries")]
+    Task<PagedList<WebhookDelivery>> DeliveriesAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+}
+
+public sealed record WebhookRequest(string Url, List<string> Events, bool Active = true);
+
+public sealed record Webhook(Guid Id, string Url, List<string> Events, bool Active, DateTime CreatedAt, string? Secret);
+
+public sealed record DeliveryAttempt(int Attempt, int? StatusCode, string? Error, int DurationMs, DateTime AttemptedAt);
+
+public sealed record WebhookDelivery(Guid Id, string EventType, string EventKey, string Status, int Attempts, DateTime CreatedAt, DateTime? DeliveredAt, List<DeliveryAttempt> AttemptLog);
