@@ -8,6 +8,13 @@ public static class ApiProblem
 {
     public static Dictionary<string, string[]> FieldErrors(ApiExceptionBase? error)
     {
+        // Refit reads a problem-details answer itself and keeps its field errors.
+        if (error is ValidationApiException { Content: { } validation })
+        {
+            return validation.Errors is { Count: > 0 } fields
+                ? fields.ToDictionary(e => e.Key, e => e.Value)
+                : new() { [""] = [validation.Detail ?? validation.Title ?? "The request failed."] };
+        }
         // A validation failure comes back as ApiException with the problem body as its content.
         if ((error as ApiException)?.Content is not { Length: > 0 } content)
         {

@@ -40,9 +40,9 @@ internal static class Extensions
         {
             PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         }));
-        builder.Services.AddRefitClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
+        builder.Services.AddRefitGeneratedClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
             .AddHttpMessageHandler<BearerTokenHandler>();
-        builder.Services.AddRefitClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
+        builder.Services.AddRefitGeneratedClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
             .AddHttpMessageHandler<BearerTokenHandler>();
 
         foreach (var service in ServiceStatus.Services)

@@ -31,14 +31,14 @@ public static class StatsApi
         var workspace = user.WorkspaceIdOf();
         await using var connection = await db.OpenConnectionAsync(ct);
         var perDay = (await connection.QueryAsync<DayRow>("""
-            SELECT d::date AS day,
+            SELECT to_char(d, 'YYYY-MM-DD') AS day,
                    count(l.id) AS leads,
                    count(l.id) FILTER (WHERE s.status = 'converted') AS converted
             FROM generate_series((now() AT TIME ZONE 'utc')::date - (@span - 1), (now() AT TIME ZONE 'utc')::date, interval '1 day') d
             LEFT JOIN runtime.leads l ON l.workspace_id = @workspace AND (l.created_at AT TIME ZONE 'utc')::date = d::date
             LEFT JOIN runtime.lead_states s ON s.lead_id = l.id
             GROUP BY d ORDER BY d
-            """, new { workspace, span })).Select(r => new DayCount(DateOnly.FromDateTime(r.Day), r.Leads, r.Converted)).ToList();
+            """, new { workspace, span })).Select(r => new DayCount(DateOnly.ParseExact(r.Day, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), r.Leads, r.Converted)).ToList();
         var funnels = (await connection.QueryAsync<FunnelRow>("""
             SELECT f.id AS funnel_id, f.name, f.slug, f.live_publication_id IS NOT NULL AS live,
                    count(l.id) AS leads, count(l.id) FILTER (WHERE s.status = 'converted') AS converted
@@ -57,7 +57,8 @@ public static class StatsApi
         return TypedResults.Ok(new LeadsOverview(span, totals.Leads, totals.Converted, perDay, funnels));
     }
 
-    private sealed record DayRow(DateTime Day, long Leads, long Converted);
+    // The day as ISO text: how Npgsql types a date column differs across versions, text does not.
+    private sealed record DayRow(string Day, long Leads, long Converted);
 
     private sealed record FunnelRow(Guid FunnelId, string Name, string Slug, bool Live, long Leads, long Converted);
 }

@@ -20,7 +20,15 @@ public sealed class TopologyFixture : IAsyncLifetime
         Funnels = builder.AddFunnels();
         App = builder.Build();
         await App.StartAsync();
+        // StartAsync waits for what others wait for; the tests also need the last one up.
+        foreach (var resource in App.Resources)
+        {
+            await App.WaitForResourceHealthyAsync(resource.Name);
+        }
     }
+
+    /// <summary>The tail of a resource's console, to explain a failure.</summary>
+    public string LogOf(string resource) => string.Join('\n', App.GetResource(resource).Log.Tail(60));
 
     public HttpClient Client(string service) => new() { BaseAddress = App.GetEndpoint(service), Timeout = TimeSpan.FromSeconds(30) };
 
@@ -29,4 +37,11 @@ public sealed class TopologyFixture : IAsyncLifetime
         await App.DisposeAsync();
         TestApps.DeleteQuietly(DataRoot);
     }
+}
+
+/// <summary>The topology's tests share one started topology (it takes ~20 s to start).</summary>
+[CollectionDefinition(Name)]
+public sealed class TopologyCollection : ICollectionFixture<TopologyFixture>
+{
+    public const string Name = "topology";
 }

@@ -18,10 +18,11 @@ public sealed class FunnelForm
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public string Name { get; set; } = "";
-    public string Slug { get; set; } = "";
-    public string AllowedOrigins { get; set; } = "";
-    public string Schema { get; set; } = Starter;
+    // Nullable: model binding turns an empty field into null.
+    public string? Name { get; set; }
+    public string? Slug { get; set; }
+    public string? AllowedOrigins { get; set; }
+    public string? Schema { get; set; } = Starter;
     public Dictionary<string, string[]> Errors { get; set; } = [];
 
     public static FunnelForm From(Funnel funnel) => new()
@@ -38,15 +39,15 @@ public sealed class FunnelForm
         JsonElement schema;
         try
         {
-            schema = JsonDocument.Parse(Schema).RootElement;
+            schema = JsonDocument.Parse(Schema ?? "").RootElement;
         }
         catch (JsonException ex)
         {
             Errors["schema"] = [$"is not valid JSON: {ex.Message}"];
             return null;
         }
-        var origins = AllowedOrigins.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        return new FunnelRequest(Name, Slug, schema, origins);
+        var origins = (AllowedOrigins ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        return new FunnelRequest(Name ?? "", Slug ?? "", schema, origins);
     }
 
     public string[] ErrorsFor(string key) => Errors.TryGetValue(key, out var e) ? e : [];

@@ -1,0 +1,181 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+
+namespace Funnels.AppHost.Tests;
+
+/// <summary>The admin panel in a real browser, against the whole topology as AppHost runs it.</summary>
+[Collection(TopologyCollection.Name)]
+public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
+{
+    private Browser _browser = null!;
+
+    private Uri Admin => topology.App.GetEndpoint("admin-web");
+
+    public async ValueTask InitializeAsync() => _browser = await Browser.LaunchAsync();
+
+    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+
+    [Fact]
+    public Task An_admin_publishes_a_funnel_a_visitor_submits_it_and_the_lead_and_its_timeline_show_in_the_panel() => Explained(async page =>
+    {
+        await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+        await Browser.ScreenshotAsync(page, "overview");
+
+        var slug = "browser-" + Guid.NewGuid().ToString("N")[..8];
+        await page.GotoAsync("/Funnels/Create");
+        await page.GetByLabel("Name").FillAsync("Browser funnel");
+        await page.GetByLabel("Slug").FillAsync(slug);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("published, version 1")).ToBeVisibleAsync();
+        await Browser.ScreenshotAsync(page, "funnel-details");
+
+        // A visitor fills the funnel's form on a page of its own site, which posts to Runtime.Api.
+        await using var site = await FormSite.StartAsync(topology.App.GetEndpoint("runtime-api"), slug);
+        var visitor = await _browser.NewPageAsync(site.Url);
+        await visitor.GotoAsync("/");
+        await visitor.GetByLabel("Email").FillAsync("browser.visitor@example.com");
+        await visitor.GetByRole(AriaRole.Button, new() { Name = "Join" }).ClickAsync();
+        await Assertions.Expect(visitor.Locator("#result")).ToContainTextAsync("created");
+
+        await page.GotoAsync("/Leads");
+        await page.GetByRole(AriaRole.Link, new() { Name = "browser.visitor@example.com" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".timeline")).ToContainTextAsync("FORM_SUBMIT");
+        await Assertions.Expect(page.Locator(".timeline")).ToContainTextAsync("start → thanks");
+        await Browser.ScreenshotAsync(page, "lead-details");
+
+        await page.GotoAsync("/");
+        await Assertions.Expect(page.Locator(".tiles")).ToContainTextAsync("leads");
+        await Assertions.Expect(page.Locator("figure.chart svg").First).ToBeVisibleAsync();
+        await Browser.ScreenshotAsync(page, "overview-with-leads");
+
+        // Admin.Web reaches every service through service discovery.
+        await page.GotoAsync("/System");
+        foreach (var service in new[] { "runtime-api", "tracking-api", "messaging-worker" })
+        {
+            await Assertions.Expect(page.Locator($"tr[data-service='{service}'] .status")).ToHaveTextAsync("Healthy");
+        }
+        await Browser.ScreenshotAsync(page, "system");
+    });
+
+    [Fact]
+    public Task Schema_errors_are_shown_next_to_the_schema_and_nothing_is_saved() => Explained(async page =>
+    {
+        await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+
+        await page.GotoAsync("/Funnels/Create");
+        await page.GetByLabel("Name").FillAsync("Broken");
+        await page.GetByLabel("Slug").FillAsync("broken-" + Guid.NewGuid().ToString("N")[..8]);
+        await page.Locator("#schema").FillAsync("""{ "pages": [ { "id": "a", "kind": "form" }, { "id": "a", "kind": "offer" } ], "transitions": [] }""");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#schema-errors")).ToContainTextAsync("schema.pages[1].id");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Funnels/Create$"));
+        await Browser.ScreenshotAsync(page, "funnel-schema-errors");
+    });
+
+    [Fact]
+    public async Task A_viewer_can_look_but_cannot_edit()
+    {
+        var email = $"viewer-{Guid.NewGuid():N}@example.com";
+        const string password = "viewer-password-0123";
+        await AddMemberAsync(email, password, "viewer");
+
+        var page = await _browser.NewPageAsync(Admin);
+        await SignInAsync(page, email, password);
+        await page.GotoAsync("/Funnels");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New funnel" })).ToHaveCountAsync(0);
+
+        await page.GotoAsync("/Funnels/Create");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync();
+        await Browser.ScreenshotAsync(page, "viewer-not-allowed");
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_on_the_sign_in_page()
+    {
+        var page = await _browser.NewPageAsync(Admin);
+
+        await SignInAsync(page, topology.Funnels.AdminEmail, "not-the-password");
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("email or password is wrong");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/SignIn"));
+    }
+
+    /// <summary>Runs a browser test; on failure keeps a screenshot and adds admin-web's console tail to the error.</summary>
+    private async Task Explained(Func<IPage, Task> test, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
+    {
+        var page = await _browser.NewPageAsync(Admin);
+        try
+        {
+            await test(page);
+        }
+        catch (Exception ex) when (ex is TimeoutException or PlaywrightException or Xunit.Sdk.XunitException)
+        {
+            await Browser.ScreenshotAsync(page, "failed-" + name);
+            throw new Xunit.Sdk.XunitException($"{ex.Message}\nat {page.Url}\n--- admin-web ---\n{topology.LogOf("admin-web")}");
+        }
+    }
+
+    private static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await page.GotoAsync("/");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    private async Task AddMemberAsync(string email, string password, string role)
+    {
+        using var runtime = topology.Client("runtime-api");
+        var token = await (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
+            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value })).Content.ReadFromJsonAsync<JsonElement>();
+        runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.GetProperty("access_token").GetString());
+        (await runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, password, role })).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>A customer's landing page on its own origin, posting the funnel's form to Runtime.Api from the browser.</summary>
+    private sealed class FormSite : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private FormSite(WebApplication app) => _app = app;
+
+        public Uri Url => new(_app.Urls.First());
+
+        public static async Task<FormSite> StartAsync(Uri runtimeApi, string slug)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var html = $$"""
+                <!DOCTYPE html><html lang="en"><body>
+                <form id="signup"><label for="email">Email</label><input id="email" name="email" type="email" required><button type="submit">Join</button></form>
+                <p id="result"></p>
+                <script>
+                document.getElementById('signup').addEventListener('submit', async e => {
+                  e.preventDefault();
+                  const r = await fetch('{{runtimeApi.ToString().TrimEnd('/')}}/api/runtime/events/', {
+                    method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID() },
+                    body: JSON.stringify({ publication_slug: '{{slug}}', event_type: 'FORM_SUBMIT',
+                      payload: { page_id: 'signup', form_data: Object.fromEntries(new FormData(e.target)) } }) });
+                  const body = await r.json();
+                  document.getElementById('result').textContent = r.status + ' ' + body.status + ' ' + body.lead_id;
+                });
+                </script></body></html>
+                """;
+            app.MapGet("/", () => Results.Content(html, "text/html"));
+            await app.StartAsync();
+            return new FormSite(app);
+        }
+
+        public ValueTask DisposeAsync() => _app.DisposeAsync();
+    }
+}
