@@ -2,6 +2,7 @@ using Funnels.Runtime.Events;
 using Funnels.Runtime.Extensions;
 using Funnels.Runtime.Funnels;
 using Funnels.Runtime.Leads;
+using Funnels.Runtime.WhatsApp;
 using Funnels.Runtime.WiringChecks;
 using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults;
@@ -24,5 +25,7 @@ app.MapFunnelsApi();
 app.MapAuthApi();
 app.MapWorkspacesApi();
 app.MapWiringChecksApi();
+app.MapMetaWebhookApi();
+app.MapWhatsAppChannelsApi();
 
 app.Run();
