@@ -45,9 +45,10 @@ internal static class Extensions
                 .ScheduleRetry(webhooks.RetryDelays())
                 .Then.MoveToErrorQueue();
 
-            // Flow executions go through their own RabbitMQ queue: every worker instance drains it.
+            // Flow executions go through their own RabbitMQ queue: every worker instance drains it (a small
+            // prefetch so one instance does not hoard a burst while another sits idle).
             routes.PublishMessage<ExecuteTrigger>().ToRabbitQueue(FlowQueues.Executions);
-            routes.ListenToRabbitQueue(FlowQueues.Executions).MaximumParallelMessages(8);
+            routes.ListenToRabbitQueue(FlowQueues.Executions).PreFetchCount(20).MaximumParallelMessages(8);
             // Resumes, replies and timeouts (durable scheduled messages among them), and sends: durable local queues.
             routes.PublishMessage<ResumeRun>().ToLocalQueue(FlowQueues.Runs);
             routes.PublishMessage<ReplyReceived>().ToLocalQueue(FlowQueues.Runs);
