@@ -1,13 +1,12 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Funnels.Messaging.Triggers;
 
 namespace Funnels.Messaging.Flows;
 
 /// <summary>A flow as an admin saves it, once valid.</summary>
 public sealed record FlowInput(string Name, string Status, string? ChannelPhoneNumberId, IReadOnlyList<TriggerInput> Triggers, string Definition);
 
-/// <summary>A phrase trigger (normalised for matching) or a funnel's lead capture (any funnel when FunnelId is null).</summary>
+/// <summary>A phrase trigger or a funnel's lead capture (any funnel when FunnelId is null).</summary>
 public sealed record TriggerInput(string Type, string? Phrase, Guid? FunnelId);
 
 /// <summary>
@@ -53,7 +52,7 @@ public static class FlowValidator
                     {
                         var phrase = Str(trigger, "phrase");
                         if (string.IsNullOrWhiteSpace(phrase) || phrase.Length > 256) errors[$"{path}.phrase"] = ["is required, at most 256 characters"];
-                        else triggers.Add(new TriggerInput(type, Phrases.Normalize(phrase), null));
+                        else triggers.Add(new TriggerInput(type, phrase, null));
                     }
                     else if (type == "lead_captured")
                     {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
+using Funnels.Messaging.Triggers;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -106,11 +107,13 @@ public static class FlowsApi
 
     private static async Task SaveTriggersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, Guid workspace, FlowInput input)
     {
+        // Phrases are stored normalised, the form inbound text is matched in.
         foreach (var trigger in input.Triggers)
         {
+            var phrase = trigger.Phrase is null ? null : (await Phrases.NormalizeAsync(connection, transaction, [trigger.Phrase]))[0];
             await connection.ExecuteAsync(
-                "INSERT INTO messaging.flow_triggers (flow_id, workspace_id, kind, phrase, funnel_id) VALUES (@id, @workspace, @Type, @Phrase, @FunnelId)",
-                new { id, workspace, trigger.Type, trigger.Phrase, trigger.FunnelId }, transaction);
+                "INSERT INTO messaging.flow_triggers (flow_id, workspace_id, kind, phrase, funnel_id) VALUES (@id, @workspace, @Type, @phrase, @FunnelId)",
+                new { id, workspace, trigger.Type, phrase, trigger.FunnelId }, transaction);
         }
     }
 

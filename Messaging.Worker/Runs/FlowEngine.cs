@@ -163,14 +163,16 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             }
             case NodeTypes.Intent:
             {
-                var input = Phrases.Normalize(FlowContext.Text(context, "reply.text") ?? FlowContext.Text(context, "trigger.text") ?? "");
-                var padded = $" {input} ";
-                foreach (var (keyword, target) in node["map"]!.AsObject())
+                var map = node["map"]!.AsObject().ToList();
+                var normalized = await Phrases.NormalizeAsync(transaction.Connection!, transaction,
+                    [FlowContext.Text(context, "reply.text") ?? FlowContext.Text(context, "trigger.text") ?? "", .. map.Select(k => k.Key)]);
+                var padded = $" {normalized[0]} ";
+                for (var i = 0; i < map.Count; i++)
                 {
-                    var word = Phrases.Normalize(keyword);
+                    var word = normalized[i + 1];
                     if (word.Length > 0 && padded.Contains($" {word} ", StringComparison.Ordinal))
                     {
-                        return (target!.GetValue<string>(), "matched", new JsonObject { ["keyword"] = keyword });
+                        return (map[i].Value!.GetValue<string>(), "matched", new JsonObject { ["keyword"] = map[i].Key });
                     }
                 }
                 return (node.Str("default"), "default", null);

@@ -67,7 +67,7 @@ public static class WhatsAppWebhookReceivedHandler
             return;
         }
 
-        var phrases = inbound.MatchCandidates().Select(Phrases.Normalize).Distinct().ToArray();
+        var phrases = (await Phrases.NormalizeAsync(connection, transaction, inbound.MatchCandidates())).Distinct().ToArray();
         if (phrases.Length == 0) return;
         var input = JsonSerializer.Serialize(new { source = "whatsapp", text = inbound.Text, payload = inbound.Payload, wamid = inbound.Wamid, kind = inbound.Kind });
         var triggers = await connection.QueryAsync<Guid>("""
