@@ -119,7 +119,14 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
                     INSERT INTO messaging.outbound_messages (id, workspace_id, run_id, step, phone_number_id, to_wa_id, kind, body)
                     VALUES (@outboundId, @WorkspaceId, @Id, @Step, @PhoneNumberId, @WaId, @kind, @body::jsonb)
                     """, new { outboundId, run.WorkspaceId, run.Id, run.Step, run.PhoneNumberId, run.WaId, kind = node.TypeOf(), body = body.ToJsonString() }, transaction);
-                await bus.PublishAsync(new SendWhatsAppMessage(outboundId));
+                // A run's messages reach the contact in step order: while an earlier send of the run is
+                // still queued (or retrying), this one waits; that send's handler queues it when done.
+                var earlier = await transaction.Connection!.ExecuteScalarAsync<bool>(
+                    "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @Id AND status = 'queued' AND step < @Step)", new { run.Id, run.Step }, transaction);
+                if (!earlier)
+                {
+                    await bus.PublishAsync(new SendWhatsAppMessage(outboundId));
+                }
                 return (next, "queued", new JsonObject { ["outbound_message_id"] = outboundId.ToString() });
             }
             case NodeTypes.SetAttribute:

@@ -81,9 +81,9 @@ public static class MetaWebhookApi
             var connection = transaction.Connection!;
             await connection.ExecuteAsync("INSERT INTO runtime.whatsapp_webhook_events (id, body, received_at) VALUES (@eventId, @payload, @receivedAt)",
                 new { eventId, payload, receivedAt }, transaction);
-            var channels = (await connection.QueryAsync<WhatsAppChannel>(
+            var channels = (await connection.QueryAsync<ChannelRow>(
                 "SELECT phone_number_id, workspace_id FROM runtime.whatsapp_channels WHERE phone_number_id = ANY(@phoneNumberIds)",
-                new { phoneNumberIds }, transaction)).ToList();
+                new { phoneNumberIds }, transaction)).Select(c => new WhatsAppChannel(c.PhoneNumberId, c.WorkspaceId)).ToList();
             await messages.PublishAsync(new WhatsAppWebhookReceived(eventId, payload, channels, receivedAt));
         }, cancellationToken);
         return TypedResults.Ok();
@@ -151,6 +151,8 @@ public static class MetaWebhookApi
         }
         return buffer.ToArray();
     }
+
+    private sealed record ChannelRow(string PhoneNumberId, Guid WorkspaceId);
 
     private static IResult Unauthorized() =>
         TypedResults.Problem($"Missing or wrong {SignatureHeader}.", title: "Unauthorized", statusCode: StatusCodes.Status401Unauthorized);

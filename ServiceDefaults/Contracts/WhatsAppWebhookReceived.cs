@@ -12,5 +12,5 @@ public sealed record WhatsAppWebhookReceived(
     IReadOnlyList<WhatsAppChannel> Channels,
     DateTimeOffset ReceivedAt);
 
-/// <summary>A WhatsApp business phone number (Meta's phone-number id) and its workspace.</summary>
-public sealed record WhatsAppChannel(string PhoneNumberId, Guid WorkspaceId);
+/// <summary>A WhatsApp business phone number (Meta's phone-number id) and its workspace: part of a message, not one.</summary>
+public readonly record struct WhatsAppChannel(string PhoneNumberId, Guid WorkspaceId);

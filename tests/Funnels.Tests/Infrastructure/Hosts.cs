@@ -33,9 +33,21 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
     /// <summary>Stops the in-process worker (gracefully) and starts a fresh one on the same servers.</summary>
     public async Task RestartWorkerAsync()
     {
-        await Worker.DisposeAsync();
+        await StopWorkerAsync(Worker);
         Worker = NewWorker();
         Worker.StartServer();
+    }
+
+    /// <summary>
+    /// Disposes a started worker and then its NpgsqlDataSource: the host registered that as an
+    /// instance, which the container does not dispose, and its idle pooled connections would
+    /// otherwise hold PostgreSQL's connection slots for minutes.
+    /// </summary>
+    public static async Task StopWorkerAsync(ServiceHost<messaging::Program> worker)
+    {
+        var dataSource = worker.Get<Npgsql.NpgsqlDataSource>();
+        await worker.DisposeAsync();
+        await dataSource.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -11,8 +11,20 @@ public sealed class FlowExecutionBurstTests(Hosts hosts)
     [Fact]
     public async Task Two_worker_instances_drain_one_burst_of_executions_and_no_run_executes_twice()
     {
-        await using var second = hosts.NewWorker();
+        var second = hosts.NewWorker();
         second.StartServer();
+        try
+        {
+            await DrainAsync();
+        }
+        finally
+        {
+            await Hosts.StopWorkerAsync(second);
+        }
+    }
+
+    private async Task DrainAsync()
+    {
         var kit = await WhatsAppKit.CreateAsync(hosts);
         var flow = await kit.FlowAsync("Join Now", """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "Welcome {{contact.wa_id}}"}}}""");
         var contacts = Enumerable.Range(0, 200).Select(_ => WhatsAppKit.NewWaId()).Distinct().ToArray();
