@@ -154,7 +154,6 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
                 var due = DateTimeOffset.UtcNow.AddSeconds(node.Int("seconds")!.Value);
                 Wait(run, "delay", due);
                 await bus.ScheduleAsync(new ResumeRun(run.Id, run.Step, due), due);
-                metrics.WaitScheduled();
                 return (next, "waiting", new JsonObject { ["until"] = due.ToString("O") });
             }
             case NodeTypes.WaitForReply:
@@ -164,7 +163,6 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
                 if (due is { } at)
                 {
                     await bus.ScheduleAsync(new ReplyTimedOut(run.Id, run.Step, at), at);
-                    metrics.WaitScheduled();
                 }
                 return (next, "waiting", new JsonObject { ["until"] = due?.ToString("O") });
             }

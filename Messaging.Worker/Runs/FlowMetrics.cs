@@ -36,7 +36,6 @@ public sealed class FlowMetrics
     public void RunFailed() => _failed.Add(1);
     public void StepExecuted(string nodeType) => _steps.Add(1, new KeyValuePair<string, object?>("node_type", nodeType));
     public void Sent(string status) => _sends.Add(1, new KeyValuePair<string, object?>("status", status));
-    public void WaitScheduled() { }
     public void WaitFinished(DateTimeOffset dueAt) => _lateness.Record(Math.Max(0, (DateTimeOffset.UtcNow - dueAt).TotalSeconds));
 
     // Read from the database (all instances' runs), at most every 10 s however often it is collected.

@@ -51,6 +51,15 @@ public sealed class MetaWebhookTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task An_oversized_delivery_is_refused_with_413_and_nothing_is_stored()
+    {
+        var body = "{\"object\":\"whatsapp_business_account\",\"padding\":\"" + new string('x', 1024 * 1024) + "\"}";
+        var response = await WhatsAppKit.PostSignedAsync(hosts, body, WhatsAppKit.Sign(body));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.whatsapp_webhook_events WHERE length(body) > 1048576"));
+    }
+
+    [Fact]
     public async Task A_duplicate_Meta_delivery_is_processed_once()
     {
         var kit = await WhatsAppKit.CreateAsync(hosts);
