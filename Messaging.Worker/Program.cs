@@ -1,4 +1,7 @@
+using Funnels.Messaging.DeadLetters;
 using Funnels.Messaging.Extensions;
+using Funnels.Messaging.Flows;
+using Funnels.Messaging.Runs;
 using Funnels.Messaging.Webhooks;
 using Funnels.Messaging.WiringChecks;
 using Funnels.ServiceDefaults;
@@ -16,5 +19,8 @@ app.UseAuthorization();
 
 app.MapWebhooksApi();
 app.MapWiringChecksApi();
+app.MapFlowsApi();
+app.MapRunsApi();
+app.MapDeadLettersApi();
 
 app.Run();

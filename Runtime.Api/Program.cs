@@ -3,6 +3,7 @@ using Funnels.Runtime.Extensions;
 using Funnels.Runtime.Funnels;
 using Funnels.Runtime.Leads;
 using Funnels.Runtime.Stats;
+using Funnels.Runtime.WhatsApp;
 using Funnels.Runtime.WiringChecks;
 using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults;
@@ -26,5 +27,7 @@ app.MapStatsApi();
 app.MapAuthApi();
 app.MapWorkspacesApi();
 app.MapWiringChecksApi();
+app.MapMetaWebhookApi();
+app.MapWhatsAppChannelsApi();
 
 app.Run();

@@ -1,4 +1,6 @@
 using Funnels.Contracts;
+using Funnels.Messaging.Runs;
+using Funnels.Messaging.Sending;
 using Funnels.Messaging.Webhooks;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
@@ -20,6 +22,14 @@ internal static class Extensions
         var webhooks = builder.Configuration.GetSection("Webhooks").Get<WebhookSettings>() ?? new WebhookSettings();
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton<WebhookSender>();
+        var whatsApp = builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSendSettings>() ?? new WhatsAppSendSettings();
+        builder.Services.AddSingleton(whatsApp);
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Flows").Get<FlowSettings>() ?? new FlowSettings());
+        builder.Services.AddSingleton<WhatsAppCloudClient>();
+        builder.Services.AddSingleton<FlowWebhookCaller>();
+        builder.Services.AddSingleton<FlowMetrics>();
+        builder.Services.AddSingleton<WorkerInstance>();
+        builder.Services.AddSingleton<FlowEngine>();
 
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
@@ -33,6 +43,21 @@ internal static class Extensions
             routes.LocalQueue("webhooks").UseDurableInbox().MaximumParallelMessages(8);
             routes.Policies.OnException<WebhookDeliveryFailed>()
                 .ScheduleRetry(webhooks.RetryDelays())
+                .Then.MoveToErrorQueue();
+
+            // Flow executions go through their own RabbitMQ queue: every worker instance drains it (a small
+            // prefetch so one instance does not hoard a burst while another sits idle).
+            routes.PublishMessage<ExecuteTrigger>().ToRabbitQueue(FlowQueues.Executions);
+            routes.ListenToRabbitQueue(FlowQueues.Executions).PreFetchCount(20).MaximumParallelMessages(8);
+            // Resumes, replies and timeouts (durable scheduled messages among them), and sends: durable local queues.
+            routes.PublishMessage<ResumeRun>().ToLocalQueue(FlowQueues.Runs);
+            routes.PublishMessage<ReplyReceived>().ToLocalQueue(FlowQueues.Runs);
+            routes.PublishMessage<ReplyTimedOut>().ToLocalQueue(FlowQueues.Runs);
+            routes.LocalQueue(FlowQueues.Runs).UseDurableInbox().MaximumParallelMessages(8);
+            routes.PublishMessage<SendWhatsAppMessage>().ToLocalQueue(FlowQueues.Sends);
+            routes.LocalQueue(FlowQueues.Sends).UseDurableInbox().MaximumParallelMessages(8);
+            routes.Policies.OnException<GraphApiTransientException>()
+                .ScheduleRetry(whatsApp.RetryDelays())
                 .Then.MoveToErrorQueue();
         });
     }

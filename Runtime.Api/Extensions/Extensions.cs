@@ -1,5 +1,6 @@
 using Funnels.Contracts;
 using Funnels.Runtime.Events;
+using Funnels.Runtime.WhatsApp;
 using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
@@ -27,10 +28,12 @@ internal static class Extensions
             routes.PublishMessage<WiringCheckRequested>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<WhatsAppWebhookReceived>().ToRabbitQueue(Queues.MessagingWorker);
         });
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
+        builder.Services.AddSingleton(builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSettings>() ?? new WhatsAppSettings());
         builder.Services.AddSingleton<EventMetrics>();
         builder.Services.AddHostedService<IdempotencyKeyExpiry>();
 

@@ -1,17 +1,18 @@
 using Dapper;
+using Funnels.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
 
 namespace Funnels.Runtime.Workspaces;
 
 /// <summary>
-/// On first start, creates the default workspace and its first admin (an owner) from
+/// On first start, creates the default workspace (the operator workspace) and its first admin (an owner) from
 /// configuration ("Bootstrap" section; AppHost generates the password and keeps it in its
 /// secrets). Idempotent and safe with two instances starting at once.
 /// </summary>
 public sealed class WorkspaceBootstrap(NpgsqlDataSource dataSource, IConfiguration configuration, ILogger<WorkspaceBootstrap> logger) : IHostedService
 {
-    public static readonly Guid DefaultWorkspaceId = Guid.Parse("00000000-0000-7000-8000-000000000001");
+    public static readonly Guid DefaultWorkspaceId = WorkspaceClaims.OperatorWorkspaceId;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -18,6 +18,9 @@ public static class AuthenticationExtensions
     /// <summary>Owners: members, API keys, secrets.</summary>
     public const string OwnerPolicy = "owner";
 
+    /// <summary>Owners of the operator workspace: install-wide concerns such as dead letters.</summary>
+    public const string OperatorPolicy = "operator";
+
     /// <summary>
     /// Admin endpoints of every service accept the same bearer tokens (HS256, signed with the
     /// key in configuration "Auth:SigningKey"; AppHost generates one and keeps it in its secrets).
@@ -45,7 +48,9 @@ public static class AuthenticationExtensions
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.WorkspaceId))
             .AddPolicy(EditorPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner, Roles.Editor))
-            .AddPolicy(OwnerPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner));
+            .AddPolicy(OwnerPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner))
+            .AddPolicy(OperatorPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner)
+                .RequireClaim(WorkspaceClaims.WorkspaceId, WorkspaceClaims.OperatorWorkspaceId.ToString()));
         return builder;
     }
 }

@@ -18,6 +18,12 @@ public static class WorkspaceClaims
     public const string WorkspaceId = "workspace_id";
     public const string Role = "role";
 
+    /// <summary>
+    /// The workspace created on first start. Its owners operate the installation: install-wide
+    /// stores such as Wolverine's dead letters (which belong to no one workspace) are theirs alone.
+    /// </summary>
+    public static readonly Guid OperatorWorkspaceId = Guid.Parse("00000000-0000-7000-8000-000000000001");
+
     /// <summary>The workspace every admin query is scoped to; another workspace's rows are never visible.</summary>
     public static Guid WorkspaceIdOf(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(WorkspaceId), out var id)

@@ -47,16 +47,19 @@ public sealed class ServiceHealthTests(Hosts hosts)
     }
 
     [Fact]
-    public async Task Admin_web_shows_its_home_page()
+    public async Task Admin_web_sends_a_stranger_to_its_sign_in_page()
     {
         using var client = hosts.Admin.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
-        var page = await client.GetAsync("/", Cancel);
-        var html = await page.Content.ReadAsStringAsync(Cancel);
+        var home = await client.GetAsync("/", Cancel);
+        var signIn = await client.GetAsync("/Account/SignIn", Cancel);
+        var html = await signIn.Content.ReadAsStringAsync(Cancel);
 
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Contains("<h1>Overview</h1>", html);
-        Assert.Contains("runtime-api", html);
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        Assert.StartsWith("/Account/SignIn", home.Headers.Location?.PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        Assert.Contains("<h1>Sign in</h1>", html);
+        Assert.Contains("__RequestVerificationToken", html);
     }
 
     [Fact]

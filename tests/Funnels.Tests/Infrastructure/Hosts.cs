@@ -10,16 +10,44 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
 {
     public ServiceHost<runtime::Program> Runtime { get; } = new(servers);
     public ServiceHost<tracking::Program> Tracking { get; } = new(servers);
-    public ServiceHost<messaging::Program> Worker { get; } = new(servers);
+    public ServiceHost<messaging::Program> Worker { get; private set; } = null!;
     public ServiceHost<admin::Program> Admin { get; } = new(servers);
     public Servers Servers { get; } = servers;
 
-    public ValueTask InitializeAsync()
+    /// <summary>Meta's Graph API as the worker sees it (WhatsApp:GraphBaseUrl).</summary>
+    public FakeGraphApi Graph { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
     {
+        Graph = await FakeGraphApi.StartAsync();
+        Worker = NewWorker();
         // Start the message consumers up front: a test that publishes expects someone listening.
         Runtime.StartServer();
         Worker.StartServer();
-        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Another Messaging.Worker instance, configured like the first (the caller starts and disposes it).</summary>
+    public ServiceHost<messaging::Program> NewWorker() =>
+        new(Servers, new Dictionary<string, string?> { ["WhatsApp:GraphBaseUrl"] = Graph.BaseUrl, ["WhatsApp:AccessToken"] = FakeGraphApi.AccessToken });
+
+    /// <summary>Stops the in-process worker (gracefully) and starts a fresh one on the same servers.</summary>
+    public async Task RestartWorkerAsync()
+    {
+        await StopWorkerAsync(Worker);
+        Worker = NewWorker();
+        Worker.StartServer();
+    }
+
+    /// <summary>
+    /// Disposes a started worker and then its NpgsqlDataSource: the host registered that as an
+    /// instance, which the container does not dispose, and its idle pooled connections would
+    /// otherwise hold PostgreSQL's connection slots for minutes.
+    /// </summary>
+    public static async Task StopWorkerAsync(ServiceHost<messaging::Program> worker)
+    {
+        var dataSource = worker.Get<Npgsql.NpgsqlDataSource>();
+        await worker.DisposeAsync();
+        await dataSource.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()
@@ -28,6 +56,7 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
         await Tracking.DisposeAsync();
         await Worker.DisposeAsync();
         await Runtime.DisposeAsync();
+        await Graph.DisposeAsync();
     }
 }
 

@@ -10,11 +10,13 @@ namespace Funnels.Tests.Infrastructure;
 /// One Funnels service hosted in-process against the real servers, configured exactly the way
 /// AppHost configures it (Aspire's connection-string names), with short messaging timings.
 /// </summary>
-public sealed class ServiceHost<TProgram>(Servers servers) : WebApplicationFactory<TProgram> where TProgram : class
+public sealed class ServiceHost<TProgram>(Servers servers, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<TProgram> where TProgram : class
 {
     public const string SigningKey = "tests-signing-key-0123456789-0123456789-0123456789";
     public const string AdminEmail = "first-admin@funnels.test";
     public const string AdminPassword = "first-admin-password-for-tests";
+    public const string MetaAppSecret = "tests-meta-app-secret";
+    public const string MetaVerifyToken = "tests-meta-verify-token";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -36,6 +38,14 @@ public sealed class ServiceHost<TProgram>(Servers servers) : WebApplicationFacto
         builder.UseSetting("RateLimits:EventsPerIpPerMinute", "100000");
         builder.UseSetting("RateLimits:LeadReadsPerIpPerMinute", "100000");
         builder.UseSetting("RateLimits:SignInsPerIpPerMinute", "100000");
+        builder.UseSetting("WhatsApp:AppSecret", MetaAppSecret);
+        builder.UseSetting("WhatsApp:VerifyToken", MetaVerifyToken);
+        builder.UseSetting("WhatsApp:RetryDelayMilliseconds:0", "200");
+        builder.UseSetting("WhatsApp:RetryDelayMilliseconds:1", "400");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();

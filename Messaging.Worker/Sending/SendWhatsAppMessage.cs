@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Dapper;
+using Funnels.Messaging.Runs;
+using Funnels.ServiceDefaults.Messaging;
+using Funnels.ServiceDefaults.RateLimiting;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Messaging.Sending;
+
+/// <summary>Send one outbound message a flow step queued (its row is keyed by run and step).</summary>
+public sealed record SendWhatsAppMessage(Guid OutboundMessageId);
+
+/// <summary>Meta answered 5xx or 429, or did not answer: Wolverine retries with back-off, then dead-letters.</summary>
+public sealed class GraphApiTransientException(string message) : Exception(message);
+
+/// <summary>
+/// Claims the outbound row (row lock; a sent or failed row is never sent again), respects the
+/// per-number rate limit, and calls the Graph API. 2xx: sent, with Meta's wamid, and the run's
+/// next queued message (if any) is queued in the same transaction, so a run's messages arrive in
+/// step order. 4xx other than 429: the step failed for good (bad number, template not
+/// approved...) and so does the run, without retry. 5xx, 429, timeouts: recorded, then thrown
+/// for a durable retry.
+/// </summary>
+public static class SendWhatsAppMessageHandler
+{
+    private enum Outcome { Skipped, RateLimited, Sent, Failed, Retry }
+
+    public static async Task Handle(
+        SendWhatsAppMessage message, IMessageContext bus, Envelope envelope, NpgsqlDataSource dataSource, WhatsAppCloudClient graph, RateLimiter limiter,
+        WhatsAppSendSettings settings, FlowMetrics metrics, ILogger<WhatsAppCloudClient> logger, CancellationToken cancellationToken)
+    {
+        string? failure = null;
+        var outcome = await bus.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            var connection = transaction.Connection!;
+            var outbound = await connection.QuerySingleOrDefaultAsync<Outbound>(
+                "SELECT id, run_id, step, phone_number_id, body::text AS body, status, attempts FROM messaging.outbound_messages WHERE id = @OutboundMessageId FOR UPDATE",
+                message, transaction);
+            if (outbound is not { Status: "queued" }
+                || await connection.ExecuteScalarAsync<bool>(
+                    "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @RunId AND status = 'queued' AND step < @Step)", outbound, transaction))
+            {
+                // Done already, or an earlier message of the run goes first (and queues this one after it).
+                return Outcome.Skipped;
+            }
+
+            var limit = await limiter.TryAcquireAsync($"whatsapp-send:{outbound.PhoneNumberId}", settings.SendsPerPhoneNumberPerSecond, TimeSpan.FromSeconds(1));
+            if (!limit.Allowed)
+            {
+                await bus.ScheduleAsync(message, DateTimeOffset.UtcNow + limit.RetryAfter + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250)));
+                return Outcome.RateLimited;
+            }
+
+            int? statusCode = null;
+            string? error;
+            string? wamid = null;
+            try
+            {
+                using var body = JsonDocument.Parse(outbound.Body);
+                var response = await graph.Api.SendMessageAsync(outbound.PhoneNumberId, body.RootElement, cancellationToken);
+                statusCode = response.StatusCode is { } code ? (int)code : null;
+                wamid = response.IsSuccessStatusCode ? response.Content?.Messages?.FirstOrDefault()?.Id : null;
+                error = response.IsSuccessStatusCode ? null : (response.Error as Refit.ApiException)?.Content ?? response.Error?.Message ?? response.ReasonPhrase;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                error = ex is TaskCanceledException ? $"no answer within {settings.TimeoutSeconds} s" : ex.Message;
+            }
+
+            var sent = statusCode is >= 200 and < 300;
+            var permanent = statusCode is >= 400 and < 500 and not 429;
+            await connection.ExecuteAsync("""
+                UPDATE messaging.outbound_messages SET attempts = attempts + 1, last_status_code = @statusCode, last_error = @error, wamid = @wamid,
+                    status = @status, sent_at = CASE WHEN @sent THEN now() END
+                WHERE id = @Id
+                """, new { outbound.Id, statusCode, error, wamid, sent, status = sent ? "sent" : permanent ? "failed" : "queued" }, transaction);
+            if (sent)
+            {
+                // Under the run's lock: a stretch of the engine adding a message to this run either
+                // commits before this query (and its message is found here) or sees this one sent.
+                await connection.ExecuteAsync("SELECT 1 FROM messaging.flow_runs WHERE id = @RunId FOR UPDATE", outbound, transaction);
+                var following = await connection.QuerySingleOrDefaultAsync<Guid?>(
+                    "SELECT id FROM messaging.outbound_messages WHERE run_id = @RunId AND status = 'queued' AND step > @Step ORDER BY step LIMIT 1", outbound, transaction);
+                if (following is { } id)
+                {
+                    await bus.PublishAsync(new SendWhatsAppMessage(id));
+                }
+                return Outcome.Sent;
+            }
+            if (permanent)
+            {
+                await connection.ExecuteAsync("""
+                    UPDATE messaging.flow_runs SET status = 'failed', error = @reason, wait_kind = NULL, updated_at = now(), finished_at = now()
+                    WHERE id = @RunId AND status IN ('running', 'waiting', 'completed')
+                    """, new { outbound.RunId, reason = $"step {outbound.Step}: Meta refused the message ({statusCode}): {error}" }, transaction);
+                return Outcome.Failed;
+            }
+            failure = $"Graph API send of outbound message {outbound.Id} failed ({statusCode?.ToString() ?? "no answer"}): {error}";
+            return Outcome.Retry;
+        }, cancellationToken);
+
+        switch (outcome)
+        {
+            case Outcome.Sent: metrics.Sent("sent"); break;
+            case Outcome.RateLimited: metrics.Sent("rate_limited"); break;
+            case Outcome.Failed: metrics.Sent("failed"); metrics.RunFailed(); break;
+            case Outcome.Retry:
+                metrics.Sent("retrying");
+                logger.LogWarning("{Failure} (attempt {Attempt}{Last})", failure, envelope.Attempts, envelope.Attempts > settings.Retries ? ", dead-lettering" : "");
+                throw new GraphApiTransientException(failure!);
+        }
+    }
+
+    private sealed record Outbound(Guid Id, Guid RunId, int Step, string PhoneNumberId, string Body, string Status, int Attempts);
+}

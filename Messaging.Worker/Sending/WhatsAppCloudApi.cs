@@ -1,0 +1,70 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Refit;
+
+namespace Funnels.Messaging.Sending;
+
+/// <summary>The one Graph API call flows need.</summary>
+public interface IWhatsAppCloudApi
+{
+    [Post("/{phoneNumberId}/messages")]
+    Task<IApiResponse<GraphSendResponse>> SendMessageAsync(string phoneNumberId, [Body] JsonElement message, CancellationToken cancellationToken);
+}
+
+public sealed class GraphSendResponse
+{
+    [JsonPropertyName("messages")]
+    public List<GraphMessageId>? Messages { get; set; }
+}
+
+public sealed class GraphMessageId
+{
+    [JsonPropertyName("id")]
+    public string? Id { get; set; }
+}
+
+/// <summary>
+/// The Refit client over its own HttpClient, on purpose without the shared resilience pipeline:
+/// a retry inside one attempt could send a message twice; every attempt is a durable, recorded
+/// Wolverine retry instead. Base URL and token from "WhatsApp" configuration.
+/// </summary>
+public sealed class WhatsAppCloudClient
+{
+    public WhatsAppCloudClient(WhatsAppSendSettings settings)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = new Uri(settings.GraphBaseUrl.TrimEnd('/') + "/"),
+            Timeout = TimeSpan.FromSeconds(settings.TimeoutSeconds),
+        };
+        if (!string.IsNullOrEmpty(settings.AccessToken))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.AccessToken);
+        }
+        Api = RestService.For<IWhatsAppCloudApi>(http, new RefitSettings(new SystemTextJsonContentSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web))));
+    }
+
+    public IWhatsAppCloudApi Api { get; }
+}
+
+/// <summary>"WhatsApp" configuration of the worker.</summary>
+public sealed class WhatsAppSendSettings
+{
+    private static readonly int[] Defaults = [2_000, 10_000, 60_000, 300_000];
+
+    public string GraphBaseUrl { get; set; } = "https://graph.facebook.com/v21.0";
+    public string? AccessToken { get; set; }
+    public int TimeoutSeconds { get; set; } = 15;
+
+    /// <summary>Meta's default throughput per business number is 80 messages a second.</summary>
+    public int SendsPerPhoneNumberPerSecond { get; set; } = 80;
+
+    // No initialiser: the configuration binder appends to an array's existing elements instead of replacing them.
+    public int[]? RetryDelayMilliseconds { get; set; }
+
+    public int Retries => (RetryDelayMilliseconds is { Length: > 0 } configured ? configured : Defaults).Length;
+
+    public TimeSpan[] RetryDelays() =>
+        (RetryDelayMilliseconds is { Length: > 0 } configured ? configured : Defaults).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+}

@@ -1,0 +1,124 @@
+extern alias runtime;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Funnels.Tests.Infrastructure;
+
+namespace Funnels.Tests.Messaging;
+
+/// <summary>
+/// A test workspace with its own WhatsApp number (a fresh phone-number id, so the fake Graph
+/// API's answers and records are this test's alone), Meta-shaped deliveries signed like Meta
+/// signs them, and flows saved through the admin API.
+/// </summary>
+public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string phoneNumberId)
+{
+    public TestWorkspace Workspace { get; } = workspace;
+    public string PhoneNumberId { get; } = phoneNumberId;
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    public static async Task<WhatsAppKit> CreateAsync(Hosts hosts)
+    {
+        var workspace = await TestWorkspace.CreateAsync(hosts);
+        var phoneNumberId = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
+        (await workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}", new { display_phone_number = "+1 555 0100" }, TestWorkspace.Json, Cancel))
+            .EnsureSuccessStatusCode();
+        return new WhatsAppKit(hosts, workspace, phoneNumberId);
+    }
+
+    /// <summary>Meta's X-Hub-Signature-256 of a body.</summary>
+    public static string Sign(string body, string secret = ServiceHost<runtime::Program>.MetaAppSecret) =>
+        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
+
+    public static async Task<HttpResponseMessage> PostSignedAsync(Hosts hosts, string body, string? signature)
+    {
+        using var client = hosts.Runtime.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/meta") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (signature is not null) request.Headers.Add("X-Hub-Signature-256", signature);
+        return await client.SendAsync(request, Cancel);
+    }
+
+    public async Task DeliverAsync(string body)
+    {
+        var response = await PostSignedAsync(hosts, body, Sign(body));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
+    public static string NewWamid() => "wamid.test-" + Guid.NewGuid().ToString("N");
+
+    public static string NewWaId() => "57" + Random.Shared.NextInt64(3_000_000_000, 3_999_999_999);
+
+    /// <summary>One delivery batching the given messages (each: from, and the message object).</summary>
+    public string Delivery(params (string From, JsonObject Message)[] messages)
+    {
+        var contacts = new JsonArray(messages.Select(m => m.From).Distinct()
+            .Select(from => (JsonNode)new JsonObject { ["profile"] = new JsonObject { ["name"] = "Ana" }, ["wa_id"] = from }).ToArray());
+        var list = new JsonArray(messages.Select(m =>
+        {
+            var message = (JsonObject)m.Message.DeepClone();
+            message["from"] = m.From;
+            message["id"] ??= NewWamid();
+            message["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString();
+            return (JsonNode)message;
+        }).ToArray());
+        return new JsonObject
+        {
+            ["object"] = "whatsapp_business_account",
+            ["entry"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "102290129340398",
+                ["changes"] = new JsonArray(new JsonObject
+                {
+                    ["field"] = "messages",
+                    ["value"] = new JsonObject
+                    {
+                        ["messaging_product"] = "whatsapp",
+                        ["metadata"] = new JsonObject { ["display_phone_number"] = "15550100", ["phone_number_id"] = PhoneNumberId },
+                        ["contacts"] = contacts,
+                        ["messages"] = list,
+                    },
+                }),
+            }),
+        }.ToJsonString();
+    }
+
+    public static JsonObject Text(string body, string? wamid = null) =>
+        new() { ["id"] = wamid, ["type"] = "text", ["text"] = new JsonObject { ["body"] = body } };
+
+    public static JsonObject ButtonReply(string id, string title) =>
+        new() { ["type"] = "interactive", ["interactive"] = new JsonObject { ["type"] = "button_reply", ["button_reply"] = new JsonObject { ["id"] = id, ["title"] = title } } };
+
+    public static JsonObject QuickReply(string text, string payload) =>
+        new() { ["type"] = "button", ["button"] = new JsonObject { ["text"] = text, ["payload"] = payload } };
+
+    /// <summary>Saves an active flow started by the phrase; returns its id.</summary>
+    public async Task<Guid> FlowAsync(string phrase, string definition, string status = "active")
+    {
+        var body = new JsonObject
+        {
+            ["name"] = "Flow " + phrase,
+            ["status"] = status,
+            ["channel_phone_number_id"] = PhoneNumberId,
+            ["triggers"] = new JsonArray(new JsonObject { ["type"] = "phrase", ["phrase"] = phrase }),
+            ["definition"] = JsonNode.Parse(definition),
+        };
+        var response = await Workspace.Worker.PostAsync("/api/messaging/flows", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), Cancel);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Cancel));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("id").GetGuid();
+    }
+
+    /// <summary>The run of a flow for a contact, once it reached the given status.</summary>
+    public async Task<Guid> RunAsync(Guid flowId, string waId, string status, int seconds = 30) =>
+        (await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>("""
+            SELECT r.id FROM messaging.flow_runs r JOIN messaging.contacts c ON c.id = r.contact_id
+            WHERE r.flow_id = @flowId AND c.wa_id = @waId AND r.status = @status
+            """, new { flowId, waId, status }), TimeSpan.FromSeconds(seconds), $"a {status} run of flow {flowId} for {waId}"))!.Value;
+
+    public IReadOnlyList<FakeGraphApi.Request> SentTo(string waId) => hosts.Graph.SentFor(PhoneNumberId).Where(r => r.To == waId).ToList();
+
+    public async Task<IReadOnlyList<FakeGraphApi.Request>> SentAsync(string waId, int count, int seconds = 30) =>
+        (await Eventually.Until(() => Task.FromResult(SentTo(waId) is { } sent && sent.Count >= count ? sent : null), TimeSpan.FromSeconds(seconds), $"{count} sends to {waId}"))!;
+}
