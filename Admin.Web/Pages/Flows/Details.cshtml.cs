@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Funnels.Admin.Api;
 using Funnels.Admin.Infrastructure;
@@ -9,7 +10,7 @@ namespace Funnels.Admin.Pages.Flows;
 
 public sealed class DetailsModel(IFlowsApi flows) : PageModel
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [BindProperty(SupportsGet = true)] public Guid Id { get; set; }
     public Flow Flow { get; private set; } = null!;

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Funnels.Admin.Api;
 
@@ -22,7 +23,7 @@ public sealed class FlowForm
         }
         """;
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     // Nullable: model binding turns an empty field into null.
     public string? Name { get; set; }

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Funnels.Admin.Api;
 using Funnels.Admin.Infrastructure;
@@ -8,7 +9,9 @@ namespace Funnels.Admin.Pages.Runs;
 
 public sealed class DetailsModel(IFlowsApi flows) : PageModel
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [BindProperty(SupportsGet = true)] public Guid Id { get; set; }
     public RunDetail Detail { get; private set; } = null!;
@@ -31,5 +34,5 @@ public sealed class DetailsModel(IFlowsApi flows) : PageModel
         return RedirectToPage(new { id = Id });
     }
 
-    public static string Json(JsonElement? detail) => detail is { } d ? JsonSerializer.Serialize(d) : "";
+    public static string Json(JsonElement? detail) => detail is { } d ? JsonSerializer.Serialize(d, Compact) : "";
 }
