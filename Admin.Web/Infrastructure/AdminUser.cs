@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Funnels.Admin.Api;
+using Funnels.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
@@ -17,6 +18,7 @@ public static class AdminUser
     public const string Email = "email";
     public const string EditorPolicy = "editor";
     public const string OwnerPolicy = "owner";
+    public const string OperatorPolicy = "operator";
 
     public static Task SignInAsync(HttpContext http, string email, TokenResponse token)
     {
@@ -34,6 +36,9 @@ public static class AdminUser
     public static bool CanEdit(this ClaimsPrincipal user) => user.FindFirstValue(Role) is "owner" or "editor";
 
     public static bool IsOwner(this ClaimsPrincipal user) => user.FindFirstValue(Role) == "owner";
+
+    /// <summary>An owner of the operator workspace: install-wide stores (dead letters) are theirs, as the APIs decide.</summary>
+    public static bool IsOperator(this ClaimsPrincipal user) => user.IsOwner() && user.Workspace() == WorkspaceClaims.OperatorWorkspaceId;
 
     public static string RoleName(this ClaimsPrincipal user) => user.FindFirstValue(Role) ?? "viewer";
 

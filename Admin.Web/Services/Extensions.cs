@@ -30,7 +30,8 @@ internal static class Extensions
             });
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminUser.EditorPolicy, p => p.RequireClaim(AdminUser.Role, "owner", "editor"))
-            .AddPolicy(AdminUser.OwnerPolicy, p => p.RequireClaim(AdminUser.Role, "owner"));
+            .AddPolicy(AdminUser.OwnerPolicy, p => p.RequireClaim(AdminUser.Role, "owner"))
+            .AddPolicy(AdminUser.OperatorPolicy, p => p.RequireAssertion(c => c.User.IsOperator()));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddTransient<BearerTokenHandler>();
 
@@ -43,6 +44,8 @@ internal static class Extensions
         builder.Services.AddRefitGeneratedClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
             .AddHttpMessageHandler<BearerTokenHandler>();
         builder.Services.AddRefitGeneratedClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
+            .AddHttpMessageHandler<BearerTokenHandler>();
+        builder.Services.AddRefitGeneratedClient<IFlowsApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
             .AddHttpMessageHandler<BearerTokenHandler>();
 
         foreach (var service in ServiceStatus.Services)

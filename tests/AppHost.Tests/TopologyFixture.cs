@@ -18,6 +18,14 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         var builder = TestApps.Builder(DataRoot, dashboard: true);
         Funnels = builder.AddFunnels();
+        // Test pacing, set from outside as an operator would: webhook retries in fractions of a
+        // second (not 10 s, 1 min, …) so a failing delivery is dead-lettered while a test waits,
+        // WhatsApp sends go to a closed local port instead of Meta's Graph API, and the browser
+        // tests' many sign-ins from 127.0.0.1 stay under the per-address sign-in limit.
+        builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__0", "200");
+        builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__1", "200");
+        builder.WithEnvironment("WhatsApp__GraphBaseUrl", "http://127.0.0.1:9/v21.0");
+        builder.WithEnvironment("RateLimits__SignInsPerIpPerMinute", "1000");
         App = builder.Build();
         await App.StartAsync();
         // StartAsync waits for what others wait for; the tests also need the last one up.
