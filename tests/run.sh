@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 AppHost/prerequisites.sh --with-browser || exit 1
 dotnet build Funnels.sln -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 
-logs=$(mktemp -d)
+logs=artifacts/test-logs
+mkdir -p "$logs"
 passed=0 failed=0 skipped=0 status=0
 for project in tests/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
