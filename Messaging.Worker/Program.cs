@@ -1,3 +1,4 @@
+using Funnels.Messaging.Commissions;
 using Funnels.Messaging.Extensions;
 using Funnels.Messaging.Webhooks;
 using Funnels.Messaging.WiringChecks;
@@ -16,5 +17,6 @@ app.UseAuthorization();
 
 app.MapWebhooksApi();
 app.MapWiringChecksApi();
+app.MapCommissionsApi();
 
 app.Run();

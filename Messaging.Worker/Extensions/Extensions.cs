@@ -1,4 +1,5 @@
 using Funnels.Contracts;
+using Funnels.Messaging.Commissions;
 using Funnels.Messaging.Webhooks;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
@@ -34,6 +35,12 @@ internal static class Extensions
             routes.Policies.OnException<WebhookDeliveryFailed>()
                 .ScheduleRetry(webhooks.RetryDelays())
                 .Then.MoveToErrorQueue();
+
+            // Commissions: results go back to Tracking.Api's read models; payouts wait on a durable local queue.
+            routes.PublishMessage<CommissionCalculated>().ToRabbitQueue(Queues.TrackingApi);
+            routes.PublishMessage<CommissionReversed>().ToRabbitQueue(Queues.TrackingApi);
+            routes.PublishMessage<PayoutDue>().ToLocalQueue("payouts");
+            routes.LocalQueue("payouts").UseDurableInbox();
         });
     }
 }
