@@ -10,7 +10,7 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
 {
     public ServiceHost<runtime::Program> Runtime { get; } = new(servers);
     public ServiceHost<tracking::Program> Tracking { get; } = new(servers);
-    public ServiceHost<messaging::Program> Worker { get; } = new(servers);
+    public ServiceHost<messaging::Program> Worker { get; private set; } = new(servers);
     public ServiceHost<admin::Program> Admin { get; } = new(servers);
     public Servers Servers { get; } = servers;
 
@@ -20,6 +20,15 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
         Runtime.StartServer();
         Worker.StartServer();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Stops the in-process worker, waits, and starts a new one on the same servers (restart tests).</summary>
+    public async Task RestartWorkerAsync(TimeSpan downtime)
+    {
+        await Worker.DisposeAsync();
+        await Task.Delay(downtime, TestContext.Current.CancellationToken);
+        Worker = new(Servers);
+        Worker.StartServer();
     }
 
     public async ValueTask DisposeAsync()

@@ -36,6 +36,7 @@ public sealed class ServiceHost<TProgram>(Servers servers) : WebApplicationFacto
         builder.UseSetting("RateLimits:EventsPerIpPerMinute", "100000");
         builder.UseSetting("RateLimits:LeadReadsPerIpPerMinute", "100000");
         builder.UseSetting("RateLimits:SignInsPerIpPerMinute", "100000");
+        builder.UseSetting("RateLimits:TrackingPerIpPerMinute", "100000");
     }
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
