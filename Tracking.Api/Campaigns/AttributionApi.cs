@@ -61,8 +61,7 @@ public static class AttributionApi
         var at = f.Timestamp("timestamp") ?? DateTime.UtcNow;
         if (errors.Count > 0) return JsonBody.Invalid(errors);
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var target = await TargetAsync(connection, campaignId!.Value, influencerId!.Value);
+        var target = await TargetAsync(dataSource, campaignId!.Value, influencerId!.Value, cancellationToken);
         if (target.Problem is not null) return target.Problem;
         var campaign = target.Campaign!;
 
@@ -111,6 +110,7 @@ public static class AttributionApi
         }
         if (errors.Count > 0) return JsonBody.Invalid(errors);
 
+        // Reads first, on a connection returned before the write opens its own.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var attributedBy = "request";
         if (campaignId is null)
@@ -126,7 +126,7 @@ public static class AttributionApi
             }
             (campaignId, influencerId, attributedBy) = (session.CampaignId, session.InfluencerId, "session");
         }
-        var target = await TargetAsync(connection, campaignId!.Value, influencerId!.Value);
+        var target = await TargetAsync(dataSource, campaignId!.Value, influencerId!.Value, cancellationToken);
         if (target.Problem is not null) return target.Problem;
         var campaign = target.Campaign!;
         if (workspaceId is { } w && w != campaign.WorkspaceId) return JsonBody.Invalid(new() { ["campaign_id"] = ["does not belong to workspace_id"] });
@@ -137,6 +137,7 @@ public static class AttributionApi
         }
 
         var terms = await TermsAsync(connection, campaign, influencerId.Value);
+        await connection.DisposeAsync();
         var money = new Money(value!.Value, currency!);
         var recorded = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
         {
@@ -185,8 +186,10 @@ public static class AttributionApi
 
     internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status);
 
-    private static async Task<(CampaignTarget? Campaign, IResult? Problem)> TargetAsync(NpgsqlConnection connection, Guid campaignId, Guid influencerId)
+    private static async Task<(CampaignTarget? Campaign, IResult? Problem)> TargetAsync(
+        NpgsqlDataSource dataSource, Guid campaignId, Guid influencerId, CancellationToken cancellationToken)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignTarget>(
             "SELECT id, workspace_id, budget_amount, currency, refund_window_seconds, status FROM tracking.campaigns WHERE id = @campaignId", new { campaignId });
         if (campaign is null)

@@ -12,7 +12,7 @@ CREATE TABLE visitor_contacts (
 CREATE FUNCTION leads_contact_from_visitor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.contact_id IS NULL AND NEW.visitor_id IS NOT NULL THEN
-        SELECT contact_id INTO NEW.contact_id FROM visitor_contacts
+        SELECT contact_id INTO NEW.contact_id FROM runtime.visitor_contacts
         WHERE workspace_id = NEW.workspace_id AND visitor_id = NEW.visitor_id;
     END IF;
     RETURN NEW;
