@@ -4,4 +4,4 @@ namespace Funnels.Contracts;
 /// How a conversion is paid: a fixed amount, or a percentage of the conversion's value.
 /// Kind is "per_conversion_fixed" (Amount set) or "per_conversion_percent" (Percent set, 0-100).
 /// </summary>
-public sealed record CommissionTerms(Guid RuleId, string Kind, Money? Amount, decimal? Percent);
+public readonly record struct CommissionTerms(Guid RuleId, string Kind, Money? Amount, decimal? Percent);

@@ -25,7 +25,10 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
     /// <summary>Stops the in-process worker, waits, and starts a new one on the same servers (restart tests).</summary>
     public async Task RestartWorkerAsync(TimeSpan downtime)
     {
+        // The host does not own its NpgsqlDataSource (registered as an instance): close its pool too.
+        var dataSource = Worker.Get<Npgsql.NpgsqlDataSource>();
         await Worker.DisposeAsync();
+        await dataSource.DisposeAsync();
         await Task.Delay(downtime, TestContext.Current.CancellationToken);
         Worker = new(Servers);
         Worker.StartServer();

@@ -64,21 +64,25 @@ public sealed class CampaignTests(Hosts hosts)
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var (campaign, influencers) = await CampaignAsync(tracked, 10_000_000m, influencers: 2);
         var random = new Random(7);
+        // Concurrent, but eight at a time: the test servers' PostgreSQL is shared by every service of the run.
+        using var gate = new SemaphoreSlim(8);
         var posts = new List<Task<HttpResponseMessage>>();
         for (var i = 0; i < 60; i++)
         {
-            posts.Add(tracked.PostJsonAsync("/api/tracking/impressions", new
+            var impression = new
             {
                 id = $"i-{i}", campaign_id = campaign, influencer_id = influencers[random.Next(2)], event_type = random.Next(3) == 0 ? "click" : "impression",
-            }));
+            };
+            posts.Add(Throttled(gate, () => tracked.PostJsonAsync("/api/tracking/impressions", impression)));
         }
         for (var i = 0; i < 12; i++)
         {
-            posts.Add(tracked.PostJsonAsync("/api/tracking/conversions", new
+            var conversion = new
             {
                 id = $"c-{i}", campaign_id = campaign, influencer_id = influencers[random.Next(2)], conversion_type = "purchase",
                 value = 1000m + random.Next(100_000) / 100m, currency = "COP",
-            }));
+            };
+            posts.Add(Throttled(gate, () => tracked.PostJsonAsync("/api/tracking/conversions", conversion)));
         }
         Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         Assert.Equal(HttpStatusCode.OK, (await tracked.Admin.PostAsync("/api/tracking/conversions/c-3/refund", null, Cancel)).StatusCode);
@@ -119,6 +123,19 @@ public sealed class CampaignTests(Hosts hosts)
         Assert.True((await TrackedWorkspace.BodyAsync(dollars)).GetProperty("errors").TryGetProperty("currency", out _));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.conversions WHERE workspace_id = @Id", new { tracked.Id }));
+    }
+
+    private static async Task<HttpResponseMessage> Throttled(SemaphoreSlim gate, Func<Task<HttpResponseMessage>> send)
+    {
+        await gate.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            return await send();
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private async Task<JsonElement> StatsWhenAsync(TrackedWorkspace tracked, Guid campaign, Func<JsonElement, bool> done) =>
