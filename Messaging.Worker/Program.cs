@@ -1,4 +1,5 @@
 using Funnels.Messaging.DeadLetters;
+using Funnels.Messaging.Commissions;
 using Funnels.Messaging.Extensions;
 using Funnels.Messaging.Flows;
 using Funnels.Messaging.Runs;
@@ -22,5 +23,6 @@ app.MapWiringChecksApi();
 app.MapFlowsApi();
 app.MapRunsApi();
 app.MapDeadLettersApi();
+app.MapCommissionsApi();
 
 app.Run();

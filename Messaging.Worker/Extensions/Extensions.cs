@@ -1,6 +1,7 @@
 using Funnels.Contracts;
 using Funnels.Messaging.Runs;
 using Funnels.Messaging.Sending;
+using Funnels.Messaging.Commissions;
 using Funnels.Messaging.Webhooks;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
@@ -59,6 +60,11 @@ internal static class Extensions
             routes.Policies.OnException<GraphApiTransientException>()
                 .ScheduleRetry(whatsApp.RetryDelays())
                 .Then.MoveToErrorQueue();
+            // Commissions: results go back to Tracking.Api's read models; payouts wait on a durable local queue.
+            routes.PublishMessage<CommissionCalculated>().ToRabbitQueue(Queues.TrackingApi);
+            routes.PublishMessage<CommissionReversed>().ToRabbitQueue(Queues.TrackingApi);
+            routes.PublishMessage<PayoutDue>().ToLocalQueue("payouts");
+            routes.LocalQueue("payouts").UseDurableInbox();
         });
     }
 }

@@ -29,6 +29,7 @@ internal static class Extensions
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<WhatsAppWebhookReceived>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.ListenToRabbitQueue(Queues.RuntimeApi);
         });
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());

@@ -1,7 +1,12 @@
+using Funnels.Contracts;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
+using Funnels.Tracking.Campaigns;
+using Funnels.Tracking.Collect;
+using Wolverine;
+using Wolverine.RabbitMQ;
 
 namespace Funnels.Tracking.Extensions;
 
@@ -10,11 +15,36 @@ internal static class Extensions
     // Tracking.Api owns the "tracking" schema; Wolverine's envelopes live in "tracking_wolverine".
     public const string Schema = "tracking";
 
+    // The campaign statistics read model is kept by handlers on this durable local queue.
+    private const string StatsQueue = "campaign-stats";
+
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
-        builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly);
+        builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
+        {
+            // Commissions computed by Messaging.Worker come back here for the read models.
+            routes.ListenToRabbitQueue(Queues.TrackingApi);
+
+            routes.PublishMessage<VisitorLinkedToContact>().ToRabbitQueue(Queues.RuntimeApi);
+            routes.PublishMessage<ConversionRecorded>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<ConversionRefunded>().ToRabbitQueue(Queues.MessagingWorker);
+            // The same conversion events also feed the local statistics handlers.
+            routes.PublishMessage<ConversionRecorded>().ToLocalQueue(StatsQueue);
+            routes.PublishMessage<ConversionRefunded>().ToLocalQueue(StatsQueue);
+            routes.PublishMessage<ImpressionRecorded>().ToLocalQueue(StatsQueue);
+            routes.LocalQueue(StatsQueue).UseDurableInbox();
+        });
+
+        builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
+
+        // t.js runs on customers' pages: public tracking endpoints accept any origin (no cookies are used).
+        builder.Services.AddCors(cors => cors.AddPolicy(TrackingLimits.CorsPolicy, policy => policy
+            .AllowAnyOrigin()
+            .AllowAnyHeader()
+            .WithMethods("GET", "POST")
+            .WithExposedHeaders("Retry-After")));
     }
 }

@@ -30,10 +30,14 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
     public ServiceHost<messaging::Program> NewWorker() =>
         new(Servers, new Dictionary<string, string?> { ["WhatsApp:GraphBaseUrl"] = Graph.BaseUrl, ["WhatsApp:AccessToken"] = FakeGraphApi.AccessToken });
 
-    /// <summary>Stops the in-process worker (gracefully) and starts a fresh one on the same servers.</summary>
-    public async Task RestartWorkerAsync()
+    /// <summary>Stops the in-process worker (gracefully), waits for the downtime, and starts a fresh one on the same servers.</summary>
+    public async Task RestartWorkerAsync(TimeSpan? downtime = null)
     {
         await StopWorkerAsync(Worker);
+        if (downtime is { } wait)
+        {
+            await Task.Delay(wait, TestContext.Current.CancellationToken);
+        }
         Worker = NewWorker();
         Worker.StartServer();
     }

@@ -42,6 +42,7 @@ public sealed class ServiceHost<TProgram>(Servers servers, IReadOnlyDictionary<s
         builder.UseSetting("WhatsApp:VerifyToken", MetaVerifyToken);
         builder.UseSetting("WhatsApp:RetryDelayMilliseconds:0", "200");
         builder.UseSetting("WhatsApp:RetryDelayMilliseconds:1", "400");
+        builder.UseSetting("RateLimits:TrackingPerIpPerMinute", "100000");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

@@ -1,0 +1,76 @@
+using Dapper;
+using Funnels.Contracts;
+using Funnels.ServiceDefaults.Messaging;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Messaging.Commissions;
+
+/// <summary>
+/// Computes a conversion's commission by its campaign's rule, capped by the campaign's remaining
+/// budget (the budget row is locked, so raced conversions cannot overspend), records the payout
+/// and schedules it for the end of the refund window as a durable scheduled message, all in one
+/// outbox transaction. The conversion id is claimed: a repeat computes nothing.
+/// </summary>
+public static class ConversionRecordedHandler
+{
+    private const string Consumer = "commission";
+
+    public static Task Handle(ConversionRecorded message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        context.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            if (message.Commission is not { } terms
+                || !await transaction.TryClaimAsync(Extensions.Extensions.Schema, Consumer, $"{message.WorkspaceId}:{message.ConversionId}", cancellationToken))
+            {
+                return;
+            }
+            var connection = transaction.Connection!;
+            var refunded = await connection.ExecuteScalarAsync<bool>(
+                "SELECT EXISTS (SELECT 1 FROM messaging.refunded_conversions WHERE workspace_id = @WorkspaceId AND conversion_id = @ConversionId)", message, transaction);
+            if (refunded)
+            {
+                return;
+            }
+
+            // The upsert locks the campaign's row until commit: raced conversions take turns here.
+            var budget = await connection.QuerySingleAsync<BudgetRow>("""
+                INSERT INTO messaging.campaign_budgets (campaign_id, workspace_id, budget_amount, currency) VALUES (@CampaignId, @WorkspaceId, @amount, @currency)
+                ON CONFLICT (campaign_id) DO UPDATE SET budget_amount = EXCLUDED.budget_amount, updated_at = now()
+                RETURNING budget_amount, currency, committed_amount
+                """, new { message.CampaignId, message.WorkspaceId, amount = message.CampaignBudget.Amount, currency = message.CampaignBudget.Currency }, transaction);
+
+            var computed = CommissionCalculator.Compute(terms, message.Value);
+            var (amount, capped) = CommissionCalculator.Cap(computed,
+                new Money(budget.BudgetAmount, budget.Currency), new Money(budget.CommittedAmount, budget.Currency));
+
+            var commissionId = Guid.CreateVersion7();
+            var payoutId = Guid.CreateVersion7();
+            var now = DateTime.UtcNow;
+            var due = message.OccurredAt.UtcDateTime + message.RefundWindow;
+            if (due < now) due = now;
+            await connection.ExecuteAsync("""
+                INSERT INTO messaging.commissions (id, workspace_id, conversion_id, campaign_id, influencer_id, rule_id, rule_kind, conversion_value,
+                    computed_amount, amount, currency, capped_by_budget, state, created_at)
+                VALUES (@commissionId, @WorkspaceId, @ConversionId, @CampaignId, @InfluencerId, @ruleId, @kind, @value, @computed, @amount, @currency, @capped, 'owed', @now);
+                UPDATE messaging.campaign_budgets SET committed_amount = committed_amount + @amount, updated_at = @now WHERE campaign_id = @CampaignId;
+                INSERT INTO messaging.payouts (id, commission_id, workspace_id, amount, currency, state, due_at)
+                VALUES (@payoutId, @commissionId, @WorkspaceId, @amount, @currency, 'pending', @due);
+                """, new
+            {
+                commissionId, payoutId, message.WorkspaceId, message.ConversionId, message.CampaignId, message.InfluencerId, ruleId = terms.RuleId,
+                kind = terms.Kind, value = message.Value.Amount, computed = computed.Amount, amount = amount.Amount, currency = amount.Currency, capped, now, due,
+            }, transaction);
+
+            if (amount.Amount > 0)
+            {
+                // Stored with the outbox in this transaction: survives a restart and fires on time.
+                await context.ScheduleAsync(new PayoutDue(payoutId), new DateTimeOffset(due));
+                await connection.ExecuteAsync(
+                    "UPDATE messaging.payouts SET state = 'scheduled', scheduled_at = @now WHERE id = @payoutId", new { payoutId, now }, transaction);
+            }
+            await context.PublishAsync(new CommissionCalculated(message.WorkspaceId, commissionId, message.ConversionId, message.CampaignId,
+                message.InfluencerId, amount, capped, new DateTimeOffset(due)));
+        }, cancellationToken);
+
+    private sealed record BudgetRow(decimal BudgetAmount, string Currency, decimal CommittedAmount);
+}

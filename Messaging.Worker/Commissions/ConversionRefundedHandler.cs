@@ -1,0 +1,52 @@
+using Dapper;
+using Funnels.Contracts;
+using Funnels.ServiceDefaults.Messaging;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Messaging.Commissions;
+
+/// <summary>
+/// A refunded conversion owes no commission: a payout not yet made is cancelled (its scheduled
+/// message becomes a no-op), a payout already made is marked reversed (to be clawed back), and
+/// the budget it took is released. A refund that overtakes its conversion is remembered.
+/// </summary>
+public static class ConversionRefundedHandler
+{
+    private const string Consumer = "commission-refund";
+
+    public static Task Handle(ConversionRefunded message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        context.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            if (!await transaction.TryClaimAsync(Extensions.Extensions.Schema, Consumer, $"{message.WorkspaceId}:{message.ConversionId}", cancellationToken))
+            {
+                return;
+            }
+            var connection = transaction.Connection!;
+            var now = DateTime.UtcNow;
+            await connection.ExecuteAsync("""
+                INSERT INTO messaging.refunded_conversions (workspace_id, conversion_id, refunded_at) VALUES (@WorkspaceId, @ConversionId, @at)
+                ON CONFLICT DO NOTHING
+                """, new { message.WorkspaceId, message.ConversionId, at = message.RefundedAt.UtcDateTime }, transaction);
+            var commission = await connection.QuerySingleOrDefaultAsync<CommissionRow>("""
+                SELECT c.id, c.campaign_id, c.influencer_id, c.amount, c.currency, p.state AS payout_state
+                FROM messaging.commissions c JOIN messaging.payouts p ON p.commission_id = c.id
+                WHERE c.workspace_id = @WorkspaceId AND c.conversion_id = @ConversionId AND c.state = 'owed'
+                FOR UPDATE OF c, p
+                """, message, transaction);
+            if (commission is null)
+            {
+                return;
+            }
+            var wasPaid = commission.PayoutState == "paid";
+            await connection.ExecuteAsync("""
+                UPDATE messaging.commissions SET state = 'reversed', reversed_at = @now WHERE id = @Id;
+                UPDATE messaging.payouts SET state = 'reversed', reversed_at = @now WHERE commission_id = @Id;
+                UPDATE messaging.campaign_budgets SET committed_amount = greatest(0, committed_amount - @Amount), updated_at = @now WHERE campaign_id = @CampaignId;
+                """, new { commission.Id, commission.Amount, commission.CampaignId, now }, transaction);
+            await context.PublishAsync(new CommissionReversed(message.WorkspaceId, commission.Id, message.ConversionId, commission.CampaignId,
+                commission.InfluencerId, new Money(commission.Amount, commission.Currency), wasPaid, new DateTimeOffset(now)));
+        }, cancellationToken);
+
+    private sealed record CommissionRow(Guid Id, Guid CampaignId, Guid InfluencerId, decimal Amount, string Currency, string PayoutState);
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Funnels.Tests.Infrastructure;
+
+namespace Funnels.Tests.Tracking;
+
+/// <summary>Messaging.Worker's commissions for Tracking.Api's conversions: capped by budget, reversed by refunds, paid after the refund window.</summary>
+[Collection(ServicesCollection.Name)]
+public sealed class CommissionTests(Hosts hosts)
+{
+    private CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Commissions_never_exceed_the_campaigns_budget_even_when_conversions_race()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 100_000m, rule: new { kind = "per_conversion_percent", percent = 10m });
+
+        var posts = Enumerable.Range(0, 3).Select(i => tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = $"budget-{i}", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 600000.0m, currency = "COP",
+        }));
+        Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+
+        var commissions = await CommissionsAsync(tracked, campaign, 3);
+        Assert.Equal([0m, 40000m, 60000m], commissions.Select(c => c.GetProperty("amount").GetProperty("amount").GetDecimal()).Order());
+        Assert.All(commissions, c => Assert.Equal(60000m, c.GetProperty("computed").GetProperty("amount").GetDecimal()));
+        Assert.Equal(2, commissions.Count(c => c.GetProperty("capped_by_budget").GetBoolean()));
+        Assert.Equal(100_000m, await hosts.Servers.ScalarAsync<decimal>(
+            "SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
+        Assert.Equal(2, commissions.Count(c => c.GetProperty("payout").GetProperty("state").GetString() == "scheduled"));
+
+        // The read model in Tracking.Api hears of them too.
+        await Eventually.Until(async () =>
+        {
+            var stats = await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/{campaign}/stats", Cancel);
+            return stats.GetProperty("totals").GetProperty("commission_owed").GetProperty("amount").GetDecimal() == 100_000m ? "done" : null;
+        }, TimeSpan.FromSeconds(30), "commission owed in the statistics");
+    }
+
+    [Fact]
+    public async Task A_refund_reverses_the_commission_and_releases_its_budget()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, rule: new { kind = "per_conversion_fixed", amount = 25000m });
+        await tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = "refunded", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 150000.0m, currency = "COP",
+        });
+        await CommissionsAsync(tracked, campaign, 1);
+
+        Assert.Equal(HttpStatusCode.OK, (await tracked.Admin.PostAsync("/api/tracking/conversions/refunded/refund", null, Cancel)).StatusCode);
+
+        var reversed = await Eventually.Until(async () =>
+        {
+            var c = (await CommissionsAsync(tracked, campaign, 1))[0];
+            return c.GetProperty("state").GetString() == "reversed" ? (JsonElement?)c : null;
+        }, TimeSpan.FromSeconds(30), "the commission to be reversed");
+        Assert.Equal("reversed", reversed!.Value.GetProperty("payout").GetProperty("state").GetString());
+        Assert.Equal(0m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
+    }
+
+    [Fact]
+    public async Task A_payout_scheduled_for_the_end_of_the_refund_window_is_paid_after_a_worker_restart()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 4,
+            rule: new { kind = "per_conversion_fixed", amount = 5000m });
+        await tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = "paid-later", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 80000.0m, currency = "COP",
+        });
+        var payout = await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>(
+            "SELECT id FROM messaging.payouts WHERE workspace_id = @Id AND state = 'scheduled'", new { tracked.Id }), TimeSpan.FromSeconds(30), "the payout to be scheduled");
+
+        // Down past the due time: the scheduled message waits in PostgreSQL, not in the process.
+        await hosts.RestartWorkerAsync(TimeSpan.FromSeconds(5));
+
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
+            "SELECT state FROM messaging.payouts WHERE id = @payout AND state = 'paid'", new { payout }), TimeSpan.FromSeconds(45), "the payout to be paid");
+        Assert.True(await hosts.Servers.ScalarAsync<bool>("SELECT paid_at >= due_at FROM messaging.payouts WHERE id = @payout", new { payout }));
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        var paid = await worker.GetFromJsonAsync<JsonElement>("/api/messaging/payouts?state=paid", Cancel);
+        Assert.Equal(5000m, Assert.Single(paid.GetProperty("items").EnumerateArray()).GetProperty("amount").GetProperty("amount").GetDecimal());
+    }
+
+    private async Task<List<JsonElement>> CommissionsAsync(TrackedWorkspace tracked, Guid campaign, int count)
+    {
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        return await Eventually.Until(async () =>
+        {
+            var page = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/commissions?campaign_id={campaign}", Cancel);
+            var items = page.GetProperty("items").EnumerateArray().ToList();
+            return items.Count == count ? items : null;
+        }, TimeSpan.FromSeconds(30), $"{count} commission(s)");
+    }
+}
