@@ -27,6 +27,7 @@ public static class PostgresExtensions
         }.Build();
 
         builder.Services.AddSingleton(dataSource);
+        builder.Services.AddHostedService(_ => new DataSourceLifetime(dataSource));
         builder.Services.AddSingleton(new SchemaMigrator(dataSource, schema, migrationsAssembly));
         builder.Services.AddHostedService<SchemaMigrationsAtStartup>();
         builder.Services.AddHealthChecks().AddNpgSql(connectionString, name: ConnectionName);

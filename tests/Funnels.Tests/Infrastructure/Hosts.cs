@@ -42,17 +42,8 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
         Worker.StartServer();
     }
 
-    /// <summary>
-    /// Disposes a started worker and then its NpgsqlDataSource: the host registered that as an
-    /// instance, which the container does not dispose, and its idle pooled connections would
-    /// otherwise hold PostgreSQL's connection slots for minutes.
-    /// </summary>
-    public static async Task StopWorkerAsync(ServiceHost<messaging::Program> worker)
-    {
-        var dataSource = worker.Get<Npgsql.NpgsqlDataSource>();
-        await worker.DisposeAsync();
-        await dataSource.DisposeAsync();
-    }
+    /// <summary>Stops a worker host; its connection pool closes with it (ServiceDefaults' DataSourceLifetime).</summary>
+    public static ValueTask StopWorkerAsync(ServiceHost<messaging::Program> worker) => worker.DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -25,8 +25,6 @@ public sealed class ScriptInBrowserTests(Hosts hosts)
         await using var tracking = new ServiceHost<tracking::Program>(hosts.Servers);
         tracking.UseKestrel(port);
         tracking.StartServer();
-        // The host does not own its NpgsqlDataSource: close its pool with it, so its connections do not linger.
-        await using var trackingData = tracking.Get<Npgsql.NpgsqlDataSource>();
         await using var site = await StartPageAsync($"http://127.0.0.1:{port}", tracked.Id);
 
         using var playwright = await Playwright.CreateAsync();
