@@ -12,6 +12,21 @@ public static class CommissionCalculator
         _ => throw new InvalidOperationException($"Rule kind {terms.Kind} does not pay per conversion."),
     };
 
+    /// <summary>
+    /// What one click (per_click: the amount) or impression (per_mille_impressions: amount/1000)
+    /// earns, exact and unrounded: accrued sums are rounded only when paid.
+    /// </summary>
+    public static Money ComputeTraffic(CommissionTerms terms, string eventType)
+    {
+        var amount = terms.Amount ?? throw new InvalidOperationException($"Rule {terms.RuleId} has no amount.");
+        return (terms.Kind, eventType) switch
+        {
+            ("per_click", "click") => amount,
+            ("per_mille_impressions", "impression") => amount.Times(0.001m),
+            _ => throw new InvalidOperationException($"Rule kind {terms.Kind} does not pay a {eventType}."),
+        };
+    }
+
     /// <summary>Never beyond the remaining budget, never below zero.</summary>
     public static (Money Amount, bool Capped) Cap(Money computed, Money budget, Money committed)
     {

@@ -64,6 +64,11 @@ public static class AttributionApi
         var target = await TargetAsync(dataSource, campaignId!.Value, influencerId!.Value, cancellationToken);
         if (target.Problem is not null) return target.Problem;
         var campaign = target.Campaign!;
+        CommissionTerms? terms;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            terms = await TrafficTermsAsync(connection, campaign, influencerId.Value, eventType);
+        }
 
         var recorded = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
         {
@@ -75,6 +80,11 @@ public static class AttributionApi
             if (inserted == 1)
             {
                 await messages.PublishAsync(new ImpressionRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId.Value, eventType, campaign.Currency));
+                if (terms is { } paid)
+                {
+                    await messages.PublishAsync(new CampaignTrafficRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId.Value, eventType,
+                        new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at)));
+                }
             }
             return inserted == 1;
         }, cancellationToken);
@@ -202,6 +212,18 @@ public static class AttributionApi
             return (null, JsonBody.Invalid(new() { ["influencer_id"] = ["is not an influencer of the campaign's workspace"] }));
         }
         return (campaign, null);
+    }
+
+    /// <summary>The rule that pays an impression (per_mille_impressions) or a click (per_click): the influencer's own before the campaign's.</summary>
+    private static async Task<CommissionTerms?> TrafficTermsAsync(NpgsqlConnection connection, CampaignTarget campaign, Guid influencerId, string eventType)
+    {
+        var kind = eventType == "click" ? "per_click" : "per_mille_impressions";
+        var rule = await connection.QuerySingleOrDefaultAsync<RuleRow>("""
+            SELECT id, kind, amount, percent FROM tracking.commission_rules
+            WHERE campaign_id = @Id AND (influencer_id = @influencerId OR influencer_id IS NULL) AND kind = @kind AND amount IS NOT NULL
+            ORDER BY influencer_id IS NULL, id LIMIT 1
+            """, new { campaign.Id, influencerId, kind });
+        return rule is { Amount: { } a } r ? new CommissionTerms(r.Id, r.Kind, new Money(a, campaign.Currency), null) : null;
     }
 
     /// <summary>The conversion rule that applies: the influencer's own before the campaign's, a fixed amount before a percentage.</summary>

@@ -31,6 +31,7 @@ internal static class Extensions
             routes.PublishMessage<VisitorLinkedToContact>().ToRabbitQueue(Queues.RuntimeApi);
             routes.PublishMessage<ConversionRecorded>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<ConversionRefunded>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<CampaignTrafficRecorded>().ToRabbitQueue(Queues.MessagingWorker);
             // The same conversion events also feed the local statistics handlers.
             routes.PublishMessage<ConversionRecorded>().ToLocalQueue(StatsQueue);
             routes.PublishMessage<ConversionRefunded>().ToLocalQueue(StatsQueue);
