@@ -59,7 +59,9 @@ public sealed class PostgresServerResource(string name) : ServerResource(name)
     private protected override ProcessSpec CreateProcessSpec()
     {
         var (file, arguments) = AsUser(OsUser, Bin("postgres"),
-            ["-D", DataFolder, "-p", Port.ToString(), "-k", SocketFolder, "-c", "listen_addresses=127.0.0.1"]);
+            // Four services share this server, each with its own pool (up to 100 connections in
+            // Npgsql); PostgreSQL's default of 100 slots runs out under a burst of waiting requests.
+            ["-D", DataFolder, "-p", Port.ToString(), "-k", SocketFolder, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400"]);
         return new ProcessSpec(file, arguments, Folder);
     }
 
