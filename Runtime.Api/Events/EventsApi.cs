@@ -51,8 +51,7 @@ public static class EventsApi
             $"events-slug:{RateLimitFilter.ClientIp(http)}:{request.PublicationSlug}", limits.EventsPerIpAndSlugPerMinute, TimeSpan.FromMinutes(1));
         if (!limit.Allowed)
         {
-            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds)).ToString();
-            return TypedResults.Problem($"Too many events for '{request.PublicationSlug}' from this address.", title: "Too many requests", statusCode: 429);
+            return RateLimitFilter.TooManyRequests(http, limit, $"Too many events for '{request.PublicationSlug}' from this address");
         }
 
         var publication = await funnels.FindLiveAsync(request.PublicationSlug, cancellationToken);

@@ -19,13 +19,20 @@ public static class RateLimitFilter
             {
                 return await next(context);
             }
-            var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
-            http.Response.Headers.RetryAfter = seconds.ToString();
-            return TypedResults.Problem(
-                title: "Too many requests",
-                detail: $"The limit of {rule.Limit} requests per {rule.Window.TotalSeconds:0} s for '{rule.Name}' was reached; retry after {seconds} s.",
-                statusCode: StatusCodes.Status429TooManyRequests);
+            return TooManyRequests(http, decision,
+                $"The limit of {rule.Limit} requests per {rule.Window.TotalSeconds:0} s for '{rule.Name}' was reached");
         });
+
+    /// <summary>The answer over a limit: 429 problem details, with Retry-After in whole seconds (at least 1).</summary>
+    public static IResult TooManyRequests(HttpContext http, RateLimitDecision decision, string reason)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString();
+        return TypedResults.Problem(
+            title: "Too many requests",
+            detail: $"{reason}; retry after {seconds} s.",
+            statusCode: StatusCodes.Status429TooManyRequests);
+    }
 
     /// <summary>The caller's IP address (behind a proxy, configure forwarded headers first).</summary>
     public static string ClientIp(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
