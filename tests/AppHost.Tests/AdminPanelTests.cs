@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,18 +10,11 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
     private Panel _panel = null!;
 
-    private Uri Admin => topology.App.GetEndpoint("admin-web");
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public async ValueTask InitializeAsync()
-    {
-        _browser = await Browser.LaunchAsync();
-        _panel = new Panel(topology, _browser);
-    }
-
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     [Fact]
     public Task An_admin_publishes_a_funnel_a_visitor_submits_it_and_the_lead_and_its_timeline_show_in_the_panel() => _panel.Explained(async page =>
@@ -43,7 +33,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
 
         // A visitor fills the funnel's form on a page of its own site, which posts to Runtime.Api.
         await using var site = await FormSite.StartAsync(topology.App.GetEndpoint("runtime-api"), slug);
-        var visitor = await _browser.NewPageAsync(site.Url);
+        var visitor = await _panel.Browser.NewPageAsync(site.Url);
         await visitor.GotoAsync("/");
         await visitor.GetByLabel("Email").FillAsync("browser.visitor@example.com");
         await visitor.GetByRole(AriaRole.Button, new() { Name = "Join" }).ClickAsync();
@@ -93,7 +83,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     {
         var email = await _panel.MemberAsync("viewer");
 
-        var page = await _browser.NewPageAsync(Admin);
+        var page = await _panel.NewPageAsync();
         await Panel.SignInAsync(page, email, Panel.MemberPassword);
         await page.GotoAsync("/Funnels");
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New funnel" })).ToHaveCountAsync(0);
@@ -106,7 +96,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     [Fact]
     public async Task A_wrong_password_is_refused_on_the_sign_in_page()
     {
-        var page = await _browser.NewPageAsync(Admin);
+        var page = await _panel.NewPageAsync();
 
         await Panel.SignInAsync(page, topology.Funnels.AdminEmail, "not-the-password");
 

@@ -8,16 +8,11 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
     private Panel _panel = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _browser = await Browser.LaunchAsync();
-        _panel = new Panel(topology, _browser);
-    }
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     private static string NewPhoneNumberId() => "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
 

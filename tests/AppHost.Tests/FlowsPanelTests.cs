@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -14,18 +13,11 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
     private Panel _panel = null!;
 
-    private Uri Admin => topology.App.GetEndpoint("admin-web");
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public async ValueTask InitializeAsync()
-    {
-        _browser = await Browser.LaunchAsync();
-        _panel = new Panel(topology, _browser);
-    }
-
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     [Fact]
     public Task An_editor_creates_and_activates_a_flow_and_sees_a_bad_one_refused_at_its_json_path() => _panel.Explained(async page =>
@@ -79,7 +71,7 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
         var flow = await CreateFlowAsync(api, "Viewer-visible " + Guid.NewGuid().ToString("N")[..8], "draft", null, "[]");
         var email = await _panel.MemberAsync("viewer");
 
-        var page = await _browser.NewPageAsync(Admin);
+        var page = await _panel.NewPageAsync();
         await Panel.SignInAsync(page, email, Panel.MemberPassword);
         await page.GotoAsync($"/Flows/Details/{flow}");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Definition" })).ToBeVisibleAsync();
@@ -181,13 +173,8 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     /// <summary>Runtime.Api and the worker with the first admin's token (an owner of the operator workspace).</summary>
     private async Task<AdminClients> AdminApiAsync()
     {
-        var runtime = topology.Client("runtime-api");
-        var token = await (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
-            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value })).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
-        var bearer = new AuthenticationHeaderValue("Bearer", token.GetProperty("access_token").GetString());
-        var worker = topology.Client("messaging-worker");
-        runtime.DefaultRequestHeaders.Authorization = bearer;
-        worker.DefaultRequestHeaders.Authorization = bearer;
+        var (runtime, _) = await _panel.ApiAsync("runtime-api");
+        var (worker, _) = await _panel.ApiAsync("messaging-worker");
         return new AdminClients(runtime, worker);
     }
 

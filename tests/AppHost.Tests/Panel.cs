@@ -5,12 +5,30 @@ using Microsoft.Playwright;
 
 namespace Funnels.AppHost.Tests;
 
-/// <summary>What the admin panel's browser tests share: signing in, the first admin's API clients, members of other roles, explained failures.</summary>
-public sealed class Panel(TopologyFixture topology, Browser browser)
+/// <summary>
+/// What the admin panel's browser tests share: a browser, signing in, the first admin's API
+/// clients, members of other roles, explained failures. One per test class (its IAsyncLifetime).
+/// </summary>
+public sealed class Panel : IAsyncDisposable
 {
     public const string MemberPassword = "member-password-0123";
 
+    private readonly TopologyFixture topology;
+
+    private Panel(TopologyFixture topology, Browser browser)
+    {
+        this.topology = topology;
+        Browser = browser;
+    }
+
+    public Browser Browser { get; }
+
     public Uri Admin => topology.App.GetEndpoint("admin-web");
+
+    public static async Task<Panel> StartAsync(TopologyFixture topology) => new(topology, await Browser.LaunchAsync());
+
+    /// <summary>A page of admin-web in a fresh browser context (its own cookies).</summary>
+    public Task<IPage> NewPageAsync() => Browser.NewPageAsync(Admin);
 
     public static async Task SignInAsync(IPage page, string email, string password)
     {
@@ -48,7 +66,7 @@ public sealed class Panel(TopologyFixture topology, Browser browser)
     /// <summary>Runs a browser test; on failure keeps a screenshot and adds the services' console tails to the error.</summary>
     public async Task Explained(Func<IPage, Task> test, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
-        var page = await browser.NewPageAsync(Admin);
+        var page = await NewPageAsync();
         try
         {
             await test(page);
@@ -86,4 +104,6 @@ public sealed class Panel(TopologyFixture topology, Browser browser)
         foreach (var (name, value) in fields) form.Set(name, value);
         return await page.APIRequest.PostAsync(url, new() { Form = form });
     }
+
+    public ValueTask DisposeAsync() => Browser.DisposeAsync();
 }

@@ -10,16 +10,11 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
     private Panel _panel = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _browser = await Browser.LaunchAsync();
-        _panel = new Panel(topology, _browser);
-    }
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     [Fact]
     public Task A_linked_visitors_sessions_and_a_conflict_show_on_the_visitors_pages() => _panel.Explained(async page =>
