@@ -21,6 +21,7 @@ app.UseAuthorization();
 app.MapWebhooksApi();
 app.MapWiringChecksApi();
 app.MapFlowsApi();
+app.MapFlowTestSendApi();
 app.MapRunsApi();
 app.MapDeadLettersApi();
 app.MapCommissionsApi();

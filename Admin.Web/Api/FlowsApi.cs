@@ -18,6 +18,9 @@ public interface IFlowsApi
     [Put("/api/messaging/flows/{id}")]
     Task<IApiResponse<Flow>> UpdateFlowAsync(Guid id, [Body] FlowRequest request, CancellationToken ct = default);
 
+    [Post("/api/messaging/flows/{id}/test-send")]
+    Task<IApiResponse<TestSendAccepted>> TestSendAsync(Guid id, [Body] TestSendRequest request, CancellationToken ct = default);
+
     [Get("/api/messaging/runs")]
     Task<PagedList<Run>> RunsAsync([Query] RunSearch search, CancellationToken ct = default);
 
@@ -52,6 +55,10 @@ public sealed record FlowRequest(string Name, string Status, string? ChannelPhon
     /// <summary>The same flow with another status; an unchanged graph keeps its version.</summary>
     public static FlowRequest From(Flow flow, string status) => new(flow.Name, status, flow.ChannelPhoneNumberId, flow.Triggers, flow.Definition);
 }
+
+public sealed record TestSendRequest(string To, string? PhoneNumberId);
+
+public sealed record TestSendAccepted(Guid RunId, Guid FlowId, int FlowVersion, string To, string PhoneNumberId);
 
 public sealed record Run(
     Guid Id, Guid FlowId, int FlowVersion, Guid ContactId, string PhoneNumberId, string Status, string? CurrentNode, int Step,

@@ -19,6 +19,12 @@ public interface IMessagingApi
 
     [Get("/api/messaging/webhooks/{id}/deliveries")]
     Task<PagedList<WebhookDelivery>> DeliveriesAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/messaging/commissions")]
+    Task<PagedList<Commission>> CommissionsAsync([AliasAs("campaign_id")] Guid? campaignId, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/messaging/payouts")]
+    Task<PagedList<Payout>> PayoutsAsync(string? state, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 }
 
 public sealed record WebhookRequest(string Url, List<string> Events, bool Active = true);
@@ -28,3 +34,14 @@ public sealed record Webhook(Guid Id, string Url, List<string> Events, bool Acti
 public sealed record DeliveryAttempt(int Attempt, int? StatusCode, string? Error, int DurationMs, DateTime AttemptedAt);
 
 public sealed record WebhookDelivery(Guid Id, string EventType, string EventKey, string Status, int Attempts, DateTime CreatedAt, DateTime? DeliveredAt, List<DeliveryAttempt> AttemptLog);
+
+public static class PayoutStates
+{
+    public static readonly string[] All = ["pending", "scheduled", "paid", "reversed"];
+}
+
+public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
+
+public sealed record Commission(
+    Guid Id, string ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
+    bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout);

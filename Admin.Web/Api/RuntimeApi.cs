@@ -48,9 +48,22 @@ public interface IRuntimeApi
     [Get("/api/runtime/leads/{id}/events")]
     Task<List<LeadEvent>> LeadEventsAsync(Guid id, CancellationToken ct = default);
 
+    [Get("/api/runtime/whatsapp/channels")]
+    Task<PagedList<Channel>> ChannelsAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Put("/api/runtime/whatsapp/channels/{phoneNumberId}")]
+    Task<IApiResponse<Channel>> SaveChannelAsync(string phoneNumberId, [Body] ChannelRequest request, CancellationToken ct = default);
+
+    [Delete("/api/runtime/whatsapp/channels/{phoneNumberId}")]
+    Task DeleteChannelAsync(string phoneNumberId, CancellationToken ct = default);
+
     [Get("/api/runtime/funnels/{id}/leads.csv")]
     Task<HttpResponseMessage> LeadsCsvAsync(Guid id, CancellationToken ct = default);
 }
+
+public sealed record ChannelRequest(string? DisplayPhoneNumber);
+
+public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt);
 
 public sealed record SignInRequest(string Email, string Password, Guid? WorkspaceId = null);
 

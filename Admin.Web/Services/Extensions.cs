@@ -43,6 +43,8 @@ internal static class Extensions
         }));
         builder.Services.AddRefitGeneratedClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
             .AddHttpMessageHandler<BearerTokenHandler>();
+        builder.Services.AddRefitGeneratedClient<ITrackingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://tracking-api"))
+            .AddHttpMessageHandler<BearerTokenHandler>();
         builder.Services.AddRefitGeneratedClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
             .AddHttpMessageHandler<BearerTokenHandler>();
         builder.Services.AddRefitGeneratedClient<IFlowsApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))

@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,18 +10,16 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
+    private Panel _panel = null!;
 
-    private Uri Admin => topology.App.GetEndpoint("admin-web");
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public async ValueTask InitializeAsync() => _browser = await Browser.LaunchAsync();
-
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     [Fact]
-    public Task An_admin_publishes_a_funnel_a_visitor_submits_it_and_the_lead_and_its_timeline_show_in_the_panel() => Explained(async page =>
+    public Task An_admin_publishes_a_funnel_a_visitor_submits_it_and_the_lead_and_its_timeline_show_in_the_panel() => _panel.Explained(async page =>
     {
-        await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+        await _panel.SignInAsFirstAdminAsync(page);
         await Browser.ScreenshotAsync(page, "overview");
 
         var slug = "browser-" + Guid.NewGuid().ToString("N")[..8];
@@ -38,7 +33,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
 
         // A visitor fills the funnel's form on a page of its own site, which posts to Runtime.Api.
         await using var site = await FormSite.StartAsync(topology.App.GetEndpoint("runtime-api"), slug);
-        var visitor = await _browser.NewPageAsync(site.Url);
+        var visitor = await _panel.Browser.NewPageAsync(site.Url);
         await visitor.GotoAsync("/");
         await visitor.GetByLabel("Email").FillAsync("browser.visitor@example.com");
         await visitor.GetByRole(AriaRole.Button, new() { Name = "Join" }).ClickAsync();
@@ -51,7 +46,10 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
         await Browser.ScreenshotAsync(page, "lead-details");
 
         await page.GotoAsync("/");
-        await Assertions.Expect(page.Locator(".tiles")).ToContainTextAsync("leads");
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Totals" })).ToContainTextAsync("leads");
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Totals" })).ToContainTextAsync("active runs");
+        await Assertions.Expect(page.Locator("#link-rate")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+(\.\d)? %$"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Failing" })).ToContainTextAsync("failed runs");
         await Assertions.Expect(page.Locator("figure.chart svg").First).ToBeVisibleAsync();
         await Browser.ScreenshotAsync(page, "overview-with-leads");
 
@@ -65,9 +63,9 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     });
 
     [Fact]
-    public Task Schema_errors_are_shown_next_to_the_schema_and_nothing_is_saved() => Explained(async page =>
+    public Task Schema_errors_are_shown_next_to_the_schema_and_nothing_is_saved() => _panel.Explained(async page =>
     {
-        await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+        await _panel.SignInAsFirstAdminAsync(page);
 
         await page.GotoAsync("/Funnels/Create");
         await page.GetByLabel("Name").FillAsync("Broken");
@@ -83,12 +81,10 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     [Fact]
     public async Task A_viewer_can_look_but_cannot_edit()
     {
-        var email = $"viewer-{Guid.NewGuid():N}@example.com";
-        const string password = "viewer-password-0123";
-        await AddMemberAsync(email, password, "viewer");
+        var email = await _panel.MemberAsync("viewer");
 
-        var page = await _browser.NewPageAsync(Admin);
-        await SignInAsync(page, email, password);
+        var page = await _panel.NewPageAsync();
+        await Panel.SignInAsync(page, email, Panel.MemberPassword);
         await page.GotoAsync("/Funnels");
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "New funnel" })).ToHaveCountAsync(0);
 
@@ -100,44 +96,12 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     [Fact]
     public async Task A_wrong_password_is_refused_on_the_sign_in_page()
     {
-        var page = await _browser.NewPageAsync(Admin);
+        var page = await _panel.NewPageAsync();
 
-        await SignInAsync(page, topology.Funnels.AdminEmail, "not-the-password");
+        await Panel.SignInAsync(page, topology.Funnels.AdminEmail, "not-the-password");
 
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("email or password is wrong");
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/SignIn"));
-    }
-
-    /// <summary>Runs a browser test; on failure keeps a screenshot and adds admin-web's console tail to the error.</summary>
-    private async Task Explained(Func<IPage, Task> test, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
-    {
-        var page = await _browser.NewPageAsync(Admin);
-        try
-        {
-            await test(page);
-        }
-        catch (Exception ex) when (ex is TimeoutException or PlaywrightException or Xunit.Sdk.XunitException)
-        {
-            await Browser.ScreenshotAsync(page, "failed-" + name);
-            throw new Xunit.Sdk.XunitException($"{ex.Message}\nat {page.Url}\n--- admin-web ---\n{topology.LogOf("admin-web")}");
-        }
-    }
-
-    private static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GotoAsync("/");
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
-
-    private async Task AddMemberAsync(string email, string password, string role)
-    {
-        using var runtime = topology.Client("runtime-api");
-        var token = await (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
-            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value })).Content.ReadFromJsonAsync<JsonElement>();
-        runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.GetProperty("access_token").GetString());
-        (await runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, password, role })).EnsureSuccessStatusCode();
     }
 
     /// <summary>A customer's landing page on its own origin, posting the funnel's form to Runtime.Api from the browser.</summary>

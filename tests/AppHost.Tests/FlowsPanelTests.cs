@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -14,21 +13,17 @@ namespace Funnels.AppHost.Tests;
 [Collection(TopologyCollection.Name)]
 public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
 {
-    private Browser _browser = null!;
+    private Panel _panel = null!;
 
-    private Uri Admin => topology.App.GetEndpoint("admin-web");
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
 
-    public async ValueTask InitializeAsync() => _browser = await Browser.LaunchAsync();
-
-    public ValueTask DisposeAsync() => _browser.DisposeAsync();
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
     [Fact]
-    public Task An_editor_creates_and_activates_a_flow_and_sees_a_bad_one_refused_at_its_json_path() => Explained(async page =>
+    public Task An_editor_creates_and_activates_a_flow_and_sees_a_bad_one_refused_at_its_json_path() => _panel.Explained(async page =>
     {
-        var email = $"editor-{Guid.NewGuid():N}@example.com";
-        const string password = "editor-password-0123";
-        await AddMemberAsync(email, password, "editor");
-        await SignInAsync(page, email, password);
+        var email = await _panel.MemberAsync("editor");
+        await Panel.SignInAsync(page, email, Panel.MemberPassword);
 
         await page.GotoAsync("/Flows");
         await page.GetByRole(AriaRole.Link, new() { Name = "New flow" }).ClickAsync();
@@ -74,12 +69,10 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     {
         using var api = await AdminApiAsync();
         var flow = await CreateFlowAsync(api, "Viewer-visible " + Guid.NewGuid().ToString("N")[..8], "draft", null, "[]");
-        var email = $"viewer-{Guid.NewGuid():N}@example.com";
-        const string password = "viewer-password-0123";
-        await AddMemberAsync(email, password, "viewer");
+        var email = await _panel.MemberAsync("viewer");
 
-        var page = await _browser.NewPageAsync(Admin);
-        await SignInAsync(page, email, password);
+        var page = await _panel.NewPageAsync();
+        await Panel.SignInAsync(page, email, Panel.MemberPassword);
         await page.GotoAsync($"/Flows/Details/{flow}");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Definition" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Activate" })).ToHaveCountAsync(0);
@@ -90,7 +83,7 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     }
 
     [Fact]
-    public Task A_run_started_by_a_captured_lead_shows_its_steps_and_an_editor_cancels_it() => Explained(async page =>
+    public Task A_run_started_by_a_captured_lead_shows_its_steps_and_an_editor_cancels_it() => _panel.Explained(async page =>
     {
         using var api = await AdminApiAsync();
         var funnel = await PublishFunnelAsync(api);
@@ -98,15 +91,15 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
         await CreateFlowAsync(api, name, "active", "106540352242922", $$"""[ { "type": "lead_captured", "funnel_id": "{{funnel.Id}}" } ]""");
         await SubmitLeadAsync(funnel.Slug, "run.visitor@example.com", "+44 7700 900123");
 
-        await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+        await _panel.SignInAsFirstAdminAsync(page);
         await page.GotoAsync("/Flows");
         await page.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
         var run = page.Locator("tr[data-run] a").First;
-        await Eventually(page, async () => await run.CountAsync() > 0);
+        await Panel.Eventually(page, async () => await run.CountAsync() > 0);
         await run.ClickAsync();
 
         // The run sent its greeting and now waits (durably) for the hour to pass.
-        await Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "waiting");
+        await Panel.Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "waiting");
         await Assertions.Expect(page.Locator("dl.facts")).ToContainTextAsync("pause");
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Steps in order" })).ToContainTextAsync("send_text");
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "WhatsApp sends of this run" })).ToContainTextAsync("text");
@@ -123,7 +116,7 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     });
 
     [Fact]
-    public Task An_operator_replays_a_dead_lettered_webhook_delivery_from_the_panel() => Explained(async page =>
+    public Task An_operator_replays_a_dead_lettered_webhook_delivery_from_the_panel() => _panel.Explained(async page =>
     {
         await using var receiver = await Receiver.StartAsync();
         using var api = await AdminApiAsync();
@@ -136,12 +129,12 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
             var funnel = await PublishFunnelAsync(api);
             await SubmitLeadAsync(funnel.Slug, "dead.letter@example.com", null);
 
-            await SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+            await _panel.SignInAsFirstAdminAsync(page);
             await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
             await page.GetByLabel("Message type").FillAsync("DeliverWebhook");
             await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
             var row = page.Locator("tr[data-dead-letter]").Filter(new() { HasText = receiver.Url });
-            await Eventually(page, async () => await row.CountAsync() == 1);
+            await Panel.Eventually(page, async () => await row.CountAsync() == 1);
             await Assertions.Expect(row).ToContainTextAsync("WebhookDeliveryFailed");
             await Assertions.Expect(row).ToContainTextAsync("answered 500");
             Assert.Equal(3, receiver.Attempts);
@@ -151,12 +144,12 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
             receiver.Status = 200;
             await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
             await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Queued for replay");
-            await Eventually(page, async () => await row.CountAsync() == 0, TimeSpan.FromSeconds(60));
+            await Panel.Eventually(page, async () => await row.CountAsync() == 0, TimeSpan.FromSeconds(60));
             await Browser.ScreenshotAsync(page, "dead-letters-after-replay");
 
             // Back in the incoming queue, the handler runs again: delivered once, on the fourth attempt.
             await page.GotoAsync($"/Webhooks/Details/{hookId}");
-            await Eventually(page, async () => await page.Locator(".status-delivered").CountAsync() == 1);
+            await Panel.Eventually(page, async () => await page.Locator(".status-delivered").CountAsync() == 1);
             Assert.Equal(4, receiver.Attempts);
             Assert.Equal(1, receiver.Delivered);
         }
@@ -165,42 +158,6 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
             await api.Worker.DeleteAsync($"/api/messaging/webhooks/{hookId}");
         }
     });
-
-    /// <summary>Reloads the page until the condition holds (what the page shows comes from asynchronous work).</summary>
-    private static async Task Eventually(IPage page, Func<Task<bool>> condition, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(30));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The page did not show what was expected within {within ?? TimeSpan.FromSeconds(30)}.");
-            await Task.Delay(500);
-            await page.ReloadAsync();
-        }
-    }
-
-    /// <summary>Runs a browser test; on failure keeps a screenshot and adds admin-web's and the worker's console tails to the error.</summary>
-    private async Task Explained(Func<IPage, Task> test, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
-    {
-        var page = await _browser.NewPageAsync(Admin);
-        try
-        {
-            await test(page);
-        }
-        catch (Exception ex) when (ex is TimeoutException or PlaywrightException or Xunit.Sdk.XunitException)
-        {
-            await Browser.ScreenshotAsync(page, "failed-" + name);
-            throw new Xunit.Sdk.XunitException(
-                $"{ex.Message}\nat {page.Url}\n--- admin-web ---\n{topology.LogOf("admin-web")}\n--- messaging-worker ---\n{topology.LogOf("messaging-worker")}");
-        }
-    }
-
-    private static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GotoAsync("/");
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
 
     private sealed record AdminClients(HttpClient Runtime, HttpClient Worker) : IDisposable
     {
@@ -216,20 +173,9 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     /// <summary>Runtime.Api and the worker with the first admin's token (an owner of the operator workspace).</summary>
     private async Task<AdminClients> AdminApiAsync()
     {
-        var runtime = topology.Client("runtime-api");
-        var token = await (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
-            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value })).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
-        var bearer = new AuthenticationHeaderValue("Bearer", token.GetProperty("access_token").GetString());
-        var worker = topology.Client("messaging-worker");
-        runtime.DefaultRequestHeaders.Authorization = bearer;
-        worker.DefaultRequestHeaders.Authorization = bearer;
+        var (runtime, _) = await _panel.ApiAsync("runtime-api");
+        var (worker, _) = await _panel.ApiAsync("messaging-worker");
         return new AdminClients(runtime, worker);
-    }
-
-    private async Task AddMemberAsync(string email, string password, string role)
-    {
-        using var api = await AdminApiAsync();
-        (await api.Runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, password, role })).EnsureSuccessStatusCode();
     }
 
     private static async Task<Guid> CreateFlowAsync(AdminClients api, string name, string status, string? channel, string triggers)

@@ -14,17 +14,21 @@ public sealed class TopologyFixture : IAsyncLifetime
 
     public FunnelsResources Funnels { get; private set; } = null!;
 
+    /// <summary>Where the worker's WhatsApp sends go: a recording stand-in for Meta's Graph API.</summary>
+    public GraphApiRecorder Graph { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
+        Graph = await GraphApiRecorder.StartAsync();
         var builder = TestApps.Builder(DataRoot, dashboard: true);
         Funnels = builder.AddFunnels();
         // Test pacing, set from outside as an operator would: webhook retries in fractions of a
         // second (not 10 s, 1 min, …) so a failing delivery is dead-lettered while a test waits,
-        // WhatsApp sends go to a closed local port instead of Meta's Graph API, and the browser
+        // WhatsApp sends go to a local recording server instead of Meta's Graph API, and the browser
         // tests' many sign-ins from 127.0.0.1 stay under the per-address sign-in limit.
         builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__0", "200");
         builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__1", "200");
-        builder.WithEnvironment("WhatsApp__GraphBaseUrl", "http://127.0.0.1:9/v21.0");
+        builder.WithEnvironment("WhatsApp__GraphBaseUrl", Graph.BaseUrl);
         builder.WithEnvironment("RateLimits__SignInsPerIpPerMinute", "1000");
         App = builder.Build();
         await App.StartAsync();
@@ -43,6 +47,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await App.DisposeAsync();
+        await Graph.DisposeAsync();
         TestApps.DeleteQuietly(DataRoot);
     }
 }

@@ -1,0 +1,117 @@
+using Refit;
+
+namespace Funnels.Admin.Api;
+
+/// <summary>Tracking.Api's admin endpoints (service discovery name "tracking-api"): linking, settings, campaigns and their statistics.</summary>
+public interface ITrackingApi
+{
+    [Get("/api/tracking/linking/stats")]
+    Task<LinkingStats> LinkingStatsAsync(CancellationToken ct = default);
+
+    [Get("/api/tracking/linking/conflicts")]
+    Task<PagedList<LinkConflict>> ConflictsAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/visitors/{visitorId}/sessions")]
+    Task<PagedList<TrackedSession>> SessionsAsync(string visitorId, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/settings")]
+    Task<TrackingSettings> SettingsAsync(CancellationToken ct = default);
+
+    [Put("/api/tracking/settings")]
+    Task<IApiResponse<TrackingSettings>> SaveSettingsAsync([Body] TrackingSettingsRequest request, CancellationToken ct = default);
+
+    [Post("/api/tracking/settings/crm-secret")]
+    Task<CrmSecret> RotateCrmSecretAsync(CancellationToken ct = default);
+
+    [Get("/api/tracking/campaigns")]
+    Task<PagedList<Campaign>> CampaignsAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/campaigns/{id}")]
+    Task<Campaign> CampaignAsync(Guid id, CancellationToken ct = default);
+
+    [Post("/api/tracking/campaigns")]
+    Task<IApiResponse<Campaign>> CreateCampaignAsync([Body] CampaignRequest request, CancellationToken ct = default);
+
+    [Get("/api/tracking/influencers")]
+    Task<PagedList<Influencer>> InfluencersAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Post("/api/tracking/influencers")]
+    Task<IApiResponse<Influencer>> CreateInfluencerAsync([Body] InfluencerRequest request, CancellationToken ct = default);
+
+    [Get("/api/tracking/campaigns/{id}/rules")]
+    Task<PagedList<CommissionRule>> RulesAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Post("/api/tracking/campaigns/{id}/rules")]
+    Task<IApiResponse<CommissionRule>> CreateRuleAsync(Guid id, [Body] RuleRequest request, CancellationToken ct = default);
+
+    [Get("/api/tracking/campaigns/{id}/stats")]
+    Task<CampaignStatsView> CampaignStatsAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/campaigns/{id}/conversions")]
+    Task<PagedList<Conversion>> CampaignConversionsAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/influencers/{id}/stats")]
+    Task<PagedList<CampaignStats>> InfluencerStatsAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+
+    [Get("/api/tracking/influencers/{id}/conversions")]
+    Task<PagedList<Conversion>> InfluencerConversionsAsync(Guid id, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
+}
+
+public sealed record MethodFigures(string Method, long Links, double? MedianSeconds, double? P95Seconds);
+
+public sealed record LinkingStats(long Contacts, long ContactsWithSessions, decimal LinkRate, long LinkedVisitors, long Confirmations, long Conflicts, List<MethodFigures> ByMethod);
+
+public sealed record LinkConflict(Guid Id, string VisitorId, string LinkedContactId, string AttemptedContactId, string Method, DateTime OccurredAt);
+
+public sealed record TrackedSession(
+    string Id, string VisitorId, DateTime StartedAt, DateTime LastSeenAt, int Events, string? LandingUrl, string? UtmSource, string? UtmCampaign,
+    string? Ref, Guid? CampaignId, Guid? InfluencerId, string? ContactId, DateTime? LinkedAt, string? LinkMethod);
+
+public sealed record TrackingSettings(string VisitorField, string StorageKey, bool HasCrmSecret, string CrmWebhookPath, string ScriptSnippet);
+
+public sealed record TrackingSettingsRequest(string? VisitorField, string? StorageKey);
+
+public sealed record CrmSecret(string Secret);
+
+public static class CampaignStatuses
+{
+    public static readonly string[] All = ["active", "draft", "paused", "ended"];
+}
+
+public sealed record Campaign(
+    Guid Id, string Name, string? Product, string? Brand, Money Budget, DateTime? StartsAt, DateTime? EndsAt, string Status, int RefundWindowSeconds, DateTime CreatedAt);
+
+public sealed record MoneyInput(decimal? Amount, string? Currency);
+
+public sealed record CampaignRequest(
+    string? Name, string? Product, string? Brand, MoneyInput? Budget, DateTime? StartsAt, DateTime? EndsAt, string? Status, int? RefundWindowSeconds);
+
+public sealed record Influencer(Guid Id, string Name, string? Handle, DateTime CreatedAt);
+
+public sealed record InfluencerRequest(string? Name, string? Handle);
+
+public static class RuleKinds
+{
+    public static readonly string[] All = ["per_conversion_percent", "per_conversion_fixed", "per_click", "per_mille_impressions"];
+}
+
+public sealed record CommissionRule(Guid Id, Guid CampaignId, Guid? InfluencerId, string Kind, Money? Amount, decimal? Percent)
+{
+    public string Terms => Percent is { } p ? $"{p.ToString(global::System.Globalization.CultureInfo.InvariantCulture)} % of the conversion value" : $"{Amount} {Kind switch
+    {
+        "per_click" => "per click",
+        "per_mille_impressions" => "per 1,000 impressions",
+        _ => "per conversion",
+    }}";
+}
+
+public sealed record RuleRequest(Guid? InfluencerId, string? Kind, decimal? Amount, decimal? Percent);
+
+public sealed record CampaignStats(
+    Guid CampaignId, Guid? InfluencerId, long Impressions, long Clicks, long Conversions, long Refunds, decimal ConversionRate, Money Revenue, Money CommissionOwed);
+
+public sealed record CampaignStatsView(CampaignStats Totals, PagedList<CampaignStats> Influencers);
+
+public sealed record Conversion(
+    string Id, Guid CampaignId, Guid InfluencerId, string? VisitorId, string? UserId, string ConversionType, Money Value,
+    string AttributedBy, DateTime OccurredAt, DateTime? RefundedAt);

@@ -1,0 +1,22 @@
+using Funnels.Admin.Api;
+using Funnels.Admin.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Funnels.Admin.Pages.Campaigns;
+
+/// <summary>Payouts of conversion commissions by state: pending, scheduled (a durable message at the end of the refund window), paid, reversed.</summary>
+public sealed class PayoutsModel(IMessagingApi messaging) : PageModel
+{
+    [BindProperty(SupportsGet = true)] public string? State { get; set; }
+    [BindProperty(SupportsGet = true, Name = "p")] public int PageNumber { get; set; } = 1;
+    public PagedList<Payout> Payouts { get; private set; } = new([], 1, 25, 0);
+
+    public Pager Pager => new(Payouts.Page, Payouts.Pages, Payouts.Total, p => Url.Page("Payouts", new { State, p })!);
+
+    public async Task OnGetAsync(CancellationToken ct)
+    {
+        if (State is not null && !PayoutStates.All.Contains(State)) State = null;
+        Payouts = await messaging.PayoutsAsync(State, Math.Max(1, PageNumber), 25, ct);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace Funnels.AppHost.Tests;
+
+/// <summary>Visitors, contacts and campaigns in the admin panel, fed through Tracking.Api's public endpoints as real clients feed it.</summary>
+[Collection(TopologyCollection.Name)]
+public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetime
+{
+    private Panel _panel = null!;
+
+    public async ValueTask InitializeAsync() => _panel = await Panel.StartAsync(topology);
+
+    public ValueTask DisposeAsync() => _panel.DisposeAsync();
+
+    [Fact]
+    public Task A_linked_visitors_sessions_and_a_conflict_show_on_the_visitors_pages() => _panel.Explained(async page =>
+    {
+        var (tracking, workspace) = await _panel.ApiAsync("tracking-api");
+        using var _ = tracking;
+        var secret = (await (await tracking.PostAsync("/api/tracking/settings/crm-secret", null)).EnsureSuccessStatusCode()
+            .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+        var tag = Guid.NewGuid().ToString("N")[..10];
+        var visitor = "v-" + tag;
+        using var anonymous = topology.Client("tracking-api");
+
+        // A page view from t.js, the CRM's contact webhook carrying the visitor id, then the script reporting another contact.
+        var collect = await anonymous.PostAsync("/api/tracking/collect", new StringContent(JsonSerializer.Serialize(new
+        {
+            workspace_id = workspace, visitor_id = visitor, session_id = "s-" + tag, session = new { utm_source = "instagram", @ref = "ana" },
+            events = new[] { new { id = "e-" + tag, type = "page_view", url = "https://shop.example/landing", occurred_at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } },
+        }), Encoding.UTF8, "text/plain"));
+        Assert.True(collect.IsSuccessStatusCode, await collect.Content.ReadAsStringAsync());
+        using var webhook = new HttpRequestMessage(HttpMethod.Post, $"/api/tracking/webhooks/crm/{workspace}")
+        {
+            Content = JsonContent.Create(new { contact_id = "contact-a-" + tag, email = $"{tag}@example.com", customData = new { fid_vid = visitor } }),
+        };
+        webhook.Headers.Add("X-Funnels-Token", secret);
+        var linked = await anonymous.SendAsync(webhook);
+        Assert.True(linked.IsSuccessStatusCode, await linked.Content.ReadAsStringAsync());
+        var identify = await anonymous.PostAsJsonAsync("/api/tracking/identify", new { workspace_id = workspace, visitor_id = visitor, contact_id = "contact-b-" + tag });
+        Assert.Equal("conflict", (await identify.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetString());
+
+        await _panel.SignInAsFirstAdminAsync(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Visitors", Exact = true }).ClickAsync();
+        var conflict = page.Locator("#conflicts tr").Filter(new() { HasText = visitor });
+        await Assertions.Expect(conflict).ToContainTextAsync("contact-b-" + tag);
+        await Assertions.Expect(conflict).ToContainTextAsync("contact-a-" + tag);
+        await Assertions.Expect(page.Locator("tr[data-method='webhook']")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("figure.chart svg")).ToBeVisibleAsync();
+        await Browser.ScreenshotAsync(page, "visitors");
+
+        await page.GetByLabel("Visitor id").FillAsync(visitor);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show sessions" }).ClickAsync();
+        var session = page.Locator($"#sessions tr[data-session='s-{tag}']");
+        await Assertions.Expect(session).ToContainTextAsync("contact-a-" + tag);
+        await Assertions.Expect(session).ToContainTextAsync("webhook at");
+        await Assertions.Expect(session).ToContainTextAsync("instagram");
+        await Assertions.Expect(page.Locator("#visitor-link")).ToContainTextAsync("Linked to contact contact-a-" + tag);
+        await Browser.ScreenshotAsync(page, "visitor-sessions");
+
+        await page.GotoAsync("/Visitors/Sessions?VisitorId=nobody-" + tag);
+        await Assertions.Expect(page.Locator("p.empty")).ToContainTextAsync("No sessions");
+
+        // Settings: a bad field name is refused at its field, by the API's rule.
+        await page.GotoAsync("/Visitors/Settings");
+        await Assertions.Expect(page.Locator("pre.code")).ToContainTextAsync("/t.js");
+        await page.GetByLabel("Visitor field name").FillAsync("not valid!");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".field-errors")).ToContainTextAsync("letters, digits");
+        await Browser.ScreenshotAsync(page, "tracking-settings");
+    });
+
+    [Fact]
+    public Task An_editor_creates_a_campaign_influencer_and_rule_and_sees_stats_and_commissions_after_a_conversion() => _panel.Explained(async page =>
+    {
+        await Panel.SignInAsync(page, await _panel.MemberAsync("editor"), Panel.MemberPassword);
+        var tag = Guid.NewGuid().ToString("N")[..8];
+
+        await page.GotoAsync("/Campaigns/Influencers");
+        await page.GetByLabel("Name").FillAsync("Ana " + tag);
+        await page.GetByLabel("Handle (optional)").FillAsync("@ana" + tag);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add influencer" }).ClickAsync();
+        var influencerRow = page.Locator("tr[data-influencer]").Filter(new() { HasText = "Ana " + tag });
+        var influencer = await influencerRow.GetAttributeAsync("data-influencer");
+        await Browser.ScreenshotAsync(page, "influencers");
+
+        await page.GotoAsync("/Campaigns");
+        await page.GetByLabel("Name").FillAsync("Launch " + tag);
+        await page.GetByLabel("Brand").FillAsync("Acme");
+        await page.GetByLabel("Budget").FillAsync("1000000.00");
+        await page.GetByLabel("Currency (ISO 4217)").FillAsync("COP");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create campaign" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Launch " + tag })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#budget")).ToHaveTextAsync("1,000,000.00 COP");
+        var campaign = await page.Locator("#campaign-id").TextContentAsync();
+
+        // A percent over 100 is refused by the API and shown at the field; a good rule is listed.
+        await page.GetByLabel("Kind").SelectOptionAsync("per_conversion_percent");
+        await page.GetByLabel("Percent, or amount in COP").FillAsync("150");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".field-errors")).ToContainTextAsync("0 to 100");
+        await page.GetByLabel("Percent, or amount in COP").FillAsync("10");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("10 % of the conversion value");
+
+        // An attribution client posts a click and a conversion of 150000.0 COP through the public API.
+        using var anonymous = topology.Client("tracking-api");
+        var click = await anonymous.PostAsJsonAsync("/api/tracking/impressions", new
+        {
+            id = "click-" + tag, campaign_id = campaign, influencer_id = influencer, user_id = "u-" + tag, event_type = "click",
+            user_agent = "Mozilla/5.0", ip_address = "203.0.113.9", referrer = "https://instagram.com", timestamp = DateTimeOffset.UtcNow,
+        });
+        Assert.True(click.IsSuccessStatusCode, await click.Content.ReadAsStringAsync());
+        var conversion = await anonymous.PostAsJsonAsync("/api/tracking/conversions", new
+        {
+            id = "order-" + tag, campaign_id = campaign, influencer_id = influencer, user_id = "u-" + tag, conversion_type = "purchase",
+            value = 150000.0m, currency = "COP", timestamp = DateTimeOffset.UtcNow,
+        });
+        Assert.True(conversion.IsSuccessStatusCode, await conversion.Content.ReadAsStringAsync());
+
+        await Panel.Eventually(page, async () => await page.Locator("#commission-owed").TextContentAsync() == "15,000.00 COP");
+        await Assertions.Expect(page.Locator("#conversions-total")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#revenue")).ToHaveTextAsync("150,000.00 COP");
+        await Assertions.Expect(page.Locator("#influencer-stats")).ToContainTextAsync("Ana " + tag);
+        await Assertions.Expect(page.Locator("#conversions")).ToContainTextAsync("order-" + tag);
+        await Panel.Eventually(page, async () => await page.Locator("#commissions").CountAsync() == 1);
+        await Assertions.Expect(page.Locator("#commissions")).ToContainTextAsync("15,000.00 COP");
+        await Assertions.Expect(page.Locator("#commissions .status")).ToHaveTextAsync(new Regex("pending|scheduled"));
+        await Browser.ScreenshotAsync(page, "campaign-details");
+
+        await page.Locator("#influencer-stats").GetByRole(AriaRole.Link, new() { Name = "Ana " + tag }).ClickAsync();
+        await Assertions.Expect(page.Locator("#influencer-campaigns")).ToContainTextAsync("Launch " + tag);
+        await Assertions.Expect(page.Locator("#conversions")).ToContainTextAsync("150,000.00 COP");
+        await Browser.ScreenshotAsync(page, "influencer");
+
+        await page.GotoAsync("/Campaigns");
+        await Assertions.Expect(page.Locator("tr[data-campaign]").Filter(new() { HasText = "Launch " + tag })).ToContainTextAsync("1,000,000.00 COP");
+        await Browser.ScreenshotAsync(page, "campaigns");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Payouts" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#payouts")).ToContainTextAsync("15,000.00 COP");
+        await Browser.ScreenshotAsync(page, "payouts");
+    });
+}
