@@ -83,7 +83,8 @@ public static class AttributionApi
                 if (terms is { } paid)
                 {
                     await messages.PublishAsync(new CampaignTrafficRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId.Value, eventType,
-                        new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at)));
+                        new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at),
+                        campaign.EndsAt is { } end ? new DateTimeOffset(end) : null, TimeSpan.FromSeconds(campaign.RefundWindowSeconds), DateTimeOffset.UtcNow));
                 }
             }
             return inserted == 1;
@@ -194,14 +195,14 @@ public static class AttributionApi
 
     private sealed record RuleRow(Guid Id, string Kind, decimal? Amount, decimal? Percent);
 
-    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status);
+    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status, DateTime? EndsAt);
 
     private static async Task<(CampaignTarget? Campaign, IResult? Problem)> TargetAsync(
         NpgsqlDataSource dataSource, Guid campaignId, Guid influencerId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignTarget>(
-            "SELECT id, workspace_id, budget_amount, currency, refund_window_seconds, status FROM tracking.campaigns WHERE id = @campaignId", new { campaignId });
+            "SELECT id, workspace_id, budget_amount, currency, refund_window_seconds, status, ends_at FROM tracking.campaigns WHERE id = @campaignId", new { campaignId });
         if (campaign is null)
         {
             return (null, JsonBody.Invalid(new() { ["campaign_id"] = ["is not a known campaign"] }));
