@@ -5,6 +5,7 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Collect;
+using Funnels.Tracking.Workspaces;
 using Wolverine;
 using Wolverine.RabbitMQ;
 
@@ -25,7 +26,8 @@ internal static class Extensions
         builder.AddFunnelsAuthentication();
         builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
         {
-            // Commissions computed by Messaging.Worker come back here for the read models.
+            // Commissions computed by Messaging.Worker come back here for the read models, and
+            // Runtime.Api's WorkspaceCreated tells which workspace ids the public endpoints accept.
             routes.ListenToRabbitQueue(Queues.TrackingApi);
 
             routes.PublishMessage<VisitorLinkedToContact>().ToRabbitQueue(Queues.RuntimeApi);
@@ -40,6 +42,7 @@ internal static class Extensions
         });
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
+        builder.Services.AddSingleton<KnownWorkspaces>();
 
         // t.js runs on customers' pages: public tracking endpoints accept any origin (no cookies are used).
         builder.Services.AddCors(cors => cors.AddPolicy(TrackingLimits.CorsPolicy, policy => policy

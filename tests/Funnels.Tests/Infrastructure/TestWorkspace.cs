@@ -46,7 +46,19 @@ public sealed class TestWorkspace : IDisposable
         var switched = await client.PostAsJsonAsync("/api/runtime/auth/switch", new { workspace_id = workspace }, Json, cancel);
         switched.EnsureSuccessStatusCode();
         var token = (await switched.Content.ReadFromJsonAsync<JsonElement>(cancel)).GetProperty("access_token").GetString()!;
+        await KnownToTrackingAsync(hosts, workspace);
         return new TestWorkspace(hosts, workspace, token);
+    }
+
+    /// <summary>
+    /// Tracking.Api learns of a workspace from Runtime.Api's WorkspaceCreated, a moment after it
+    /// was created; its public endpoints answer 404 until then. Tests start once it knows.
+    /// </summary>
+    public static async Task KnownToTrackingAsync(Hosts hosts, Guid workspace)
+    {
+        hosts.Tracking.StartServer();
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>("SELECT slug FROM tracking.workspaces WHERE id = @workspace", new { workspace }),
+            TimeSpan.FromSeconds(30), $"Tracking.Api to know workspace {workspace}");
     }
 
     /// <summary>Adds an admin with the given role and returns Runtime.Api signed in as them.</summary>
