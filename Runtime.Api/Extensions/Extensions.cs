@@ -29,7 +29,7 @@ internal static class Extensions
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<WhatsAppWebhookReceived>().ToRabbitQueue(Queues.MessagingWorker);
-            routes.PublishMessage<WorkspaceCreated>().ToRabbitQueue(Queues.TrackingApi);
+            routes.PublishMessage<WorkspaceCreated>().ToRabbitQueue(Queues.TrackingApiWorkspaces);
             routes.ListenToRabbitQueue(Queues.RuntimeApi);
         });
         // After Wolverine (just above) has started, and after the default workspace exists: it publishes through the outbox.

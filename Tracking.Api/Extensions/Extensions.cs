@@ -26,9 +26,10 @@ internal static class Extensions
         builder.AddFunnelsAuthentication();
         builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
         {
-            // Commissions computed by Messaging.Worker come back here for the read models, and
-            // Runtime.Api's WorkspaceCreated tells which workspace ids the public endpoints accept.
+            // Commissions computed by Messaging.Worker come back here for the read models.
             routes.ListenToRabbitQueue(Queues.TrackingApi);
+            // Runtime.Api's WorkspaceCreated: which workspace ids the public endpoints accept.
+            routes.ListenToRabbitQueue(Queues.TrackingApiWorkspaces);
 
             routes.PublishMessage<VisitorLinkedToContact>().ToRabbitQueue(Queues.RuntimeApi);
             routes.PublishMessage<ConversionRecorded>().ToRabbitQueue(Queues.MessagingWorker);

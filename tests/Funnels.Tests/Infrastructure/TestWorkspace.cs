@@ -7,7 +7,8 @@ namespace Funnels.Tests.Infrastructure;
 
 /// <summary>
 /// A fresh workspace per test, made through the real sign-in flow: the first admin signs in,
-/// creates the workspace and switches to it. Its rows are invisible to every other test.
+/// creates the workspace and switches to it, and Tracking.Api has heard of it (WorkspaceCreated).
+/// Its rows are invisible to every other test.
 /// </summary>
 public sealed class TestWorkspace : IDisposable
 {
@@ -58,7 +59,7 @@ public sealed class TestWorkspace : IDisposable
     {
         hosts.Tracking.StartServer();
         await Eventually.Until(() => hosts.Servers.ScalarAsync<string>("SELECT slug FROM tracking.workspaces WHERE id = @workspace", new { workspace }),
-            TimeSpan.FromSeconds(30), $"Tracking.Api to know workspace {workspace}");
+            TimeSpan.FromSeconds(60), $"Tracking.Api to know workspace {workspace}");
     }
 
     /// <summary>Adds an admin with the given role and returns Runtime.Api signed in as them.</summary>
