@@ -15,34 +15,50 @@ public static class CommissionsApi
     public static void MapCommissionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/messaging").WithTags("Commissions").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
-        api.MapGet("/commissions", Commissions).WithName("ListCommissions").WithSummary("Commissions with their payout, by campaign or conversion, paged");
+        api.MapGet("/commissions", Commissions).WithName("ListCommissions").WithSummary("Commissions (of conversions and of traffic) with their payout, by campaign, conversion or kind, paged");
         api.MapGet("/payouts", Payouts).WithName("ListPayouts").WithSummary("Payouts by state (pending, scheduled, paid, reversed), paged");
     }
 
     public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
 
+    /// <summary>
+    /// A conversion's commission (kind "conversion"), or a traffic commission (kind "traffic"): the
+    /// clicks or impressions (events) of one campaign, influencer and rule kind accrued in the payout
+    /// period ending at period_ends_at; it has no conversion (conversion_id null, conversion_value 0).
+    /// </summary>
     public sealed record Commission(
-        Guid Id, string ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
-        bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout);
+        Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
+        bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout, string Kind, long? Events, DateTime? PeriodEndsAt);
 
     public static async Task<Results<Ok<PagedList<Commission>>, ValidationProblem>> Commissions(
         ClaimsPrincipal user, NpgsqlDataSource db, [FromQuery(Name = "campaign_id")] Guid? campaignId, [FromQuery(Name = "conversion_id")] string? conversionId,
-        int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
+        string? kind, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
+        if (kind is not (null or "conversion" or "traffic"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["kind"] = ["must be conversion or traffic"] });
+        }
         var paging = Paging.From(page, pageSize);
-        var filter = new { workspace = user.WorkspaceIdOf(), campaignId, conversionId, paging.Limit, paging.Offset };
-        const string where = """
-            WHERE c.workspace_id = @workspace AND (@campaignId::uuid IS NULL OR c.campaign_id = @campaignId)
-              AND (@conversionId::text IS NULL OR c.conversion_id = @conversionId)
+        var filter = new { workspace = user.WorkspaceIdOf(), campaignId, conversionId, kind, paging.Limit, paging.Offset };
+        // Conversion commissions and traffic commissions, each with its payout, as one list.
+        const string both = """
+            SELECT 'conversion' AS kind, c.id, c.conversion_id, c.campaign_id, c.influencer_id, c.rule_kind, c.conversion_value, c.computed_amount,
+                   c.amount, c.currency, c.capped_by_budget, c.state, c.created_at, NULL::bigint AS events, NULL::timestamptz AS period_ends_at,
+                   p.id AS payout_id, p.amount AS payout_amount, p.state AS payout_state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
+            FROM messaging.commissions c JOIN messaging.payouts p ON p.commission_id = c.id
+            WHERE c.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'conversion')
+              AND (@campaignId::uuid IS NULL OR c.campaign_id = @campaignId) AND (@conversionId::text IS NULL OR c.conversion_id = @conversionId)
+            UNION ALL
+            SELECT 'traffic', t.id, NULL, t.campaign_id, t.influencer_id, t.rule_kind, 0, t.computed_amount,
+                   t.accrued_amount, t.currency, t.capped_by_budget, 'owed', t.created_at, t.events, t.period_ends_at,
+                   p.id, p.amount, p.state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
+            FROM messaging.traffic_commissions t JOIN messaging.payouts p ON p.id = t.payout_id
+            WHERE t.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'traffic')
+              AND (@campaignId::uuid IS NULL OR t.campaign_id = @campaignId) AND @conversionId::text IS NULL
             """;
         await using var connection = await db.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<CommissionRow>($"""
-            SELECT c.id, c.conversion_id, c.campaign_id, c.influencer_id, c.rule_kind, c.conversion_value, c.computed_amount, c.amount, c.currency,
-                   c.capped_by_budget, c.state, c.created_at, p.id AS payout_id, p.state AS payout_state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
-            FROM messaging.commissions c JOIN messaging.payouts p ON p.commission_id = c.id {where}
-            ORDER BY c.created_at DESC, c.id LIMIT @Limit OFFSET @Offset
-            """, filter);
-        var total = await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM messaging.commissions c {where}", filter);
+        var rows = await connection.QueryAsync<CommissionRow>($"SELECT * FROM ({both}) x ORDER BY created_at DESC, id LIMIT @Limit OFFSET @Offset", filter);
+        var total = await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM ({both}) x", filter);
         return TypedResults.Ok(paging.Of(rows.Select(r => r.ToCommission()).ToList(), total));
     }
 
@@ -69,12 +85,12 @@ public static class CommissionsApi
     private sealed record PayoutRow(Guid Id, Guid CommissionId, decimal Amount, string Currency, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
 
     private sealed record CommissionRow(
-        Guid Id, string ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, decimal ConversionValue, decimal ComputedAmount, decimal Amount,
-        string Currency, bool CappedByBudget, string State, DateTime CreatedAt, Guid PayoutId, string PayoutState, DateTime DueAt, DateTime? ScheduledAt,
-        DateTime? PaidAt, DateTime? ReversedAt)
+        string Kind, Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, decimal ConversionValue, decimal ComputedAmount,
+        decimal Amount, string Currency, bool CappedByBudget, string State, DateTime CreatedAt, long? Events, DateTime? PeriodEndsAt, Guid PayoutId,
+        decimal PayoutAmount, string PayoutState, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt)
     {
         public Commission ToCommission() => new(Id, ConversionId, CampaignId, InfluencerId, RuleKind, new Money(ConversionValue, Currency),
             new Money(ComputedAmount, Currency), new Money(Amount, Currency), CappedByBudget, State, CreatedAt,
-            new Payout(PayoutId, Id, new Money(Amount, Currency), PayoutState, DueAt, ScheduledAt, PaidAt, ReversedAt));
+            new Payout(PayoutId, Id, new Money(PayoutAmount, Currency), PayoutState, DueAt, ScheduledAt, PaidAt, ReversedAt), Kind, Events, PeriodEndsAt);
     }
 }

@@ -19,6 +19,13 @@ public static class PayoutDueHandler
             {
                 return;
             }
+            var kind = await transaction.Connection!.ExecuteScalarAsync<string?>(
+                "SELECT kind FROM messaging.payouts WHERE id = @PayoutId", message, transaction);
+            if (kind == "traffic")
+            {
+                await TrafficPayout.PayAsync(transaction, message.PayoutId);
+                return;
+            }
             // A reversed payout stays reversed: the scheduled message is then a no-op.
             await transaction.Connection!.ExecuteAsync(
                 "UPDATE messaging.payouts SET state = 'paid', paid_at = now() WHERE id = @PayoutId AND state IN ('pending', 'scheduled')", message, transaction);

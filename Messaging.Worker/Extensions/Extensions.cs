@@ -31,6 +31,7 @@ internal static class Extensions
         builder.Services.AddSingleton<FlowMetrics>();
         builder.Services.AddSingleton<WorkerInstance>();
         builder.Services.AddSingleton<FlowEngine>();
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Commissions").Get<CommissionSettings>() ?? new CommissionSettings());
 
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
@@ -66,5 +67,7 @@ internal static class Extensions
             routes.PublishMessage<PayoutDue>().ToLocalQueue("payouts");
             routes.LocalQueue("payouts").UseDurableInbox();
         });
+        // After Wolverine (registered just above) has started: it publishes through the outbox.
+        builder.Services.AddHostedService<TrafficPayoutSweep>();
     }
 }

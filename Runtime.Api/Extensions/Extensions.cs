@@ -29,8 +29,11 @@ internal static class Extensions
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<WhatsAppWebhookReceived>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<WorkspaceCreated>().ToRabbitQueue(Queues.TrackingApiWorkspaces);
             routes.ListenToRabbitQueue(Queues.RuntimeApi);
         });
+        // After Wolverine (just above) has started, and after the default workspace exists: it publishes through the outbox.
+        builder.Services.AddHostedService<WorkspaceAnnouncements>();
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();

@@ -1,8 +1,10 @@
 using System.Security.Claims;
 using Dapper;
+using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Wolverine;
 
 namespace Funnels.Runtime.Workspaces;
 
@@ -31,7 +33,7 @@ public static class WorkspacesApi
     public sealed record Workspace(Guid Id, string Slug, string Name);
 
     public static async Task<Results<Created<Workspace>, ValidationProblem, ProblemHttpResult>> CreateWorkspace(
-        WorkspaceRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+        WorkspaceRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, IMessageContext messages, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200) errors["name"] = ["is required, at most 200 characters"];
@@ -43,18 +45,27 @@ public static class WorkspacesApi
         }
 
         var workspace = new Workspace(Guid.CreateVersion7(), request.Slug!, request.Name!.Trim());
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var inserted = await connection.ExecuteAsync(
-            "INSERT INTO runtime.workspaces (id, slug, name) VALUES (@Id, @Slug, @Name) ON CONFLICT (slug) DO NOTHING", workspace, transaction);
-        if (inserted == 0)
+        // The workspace and its WorkspaceCreated commit together: other services hear of every workspace, once.
+        var created = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            var row = await transaction.Connection!.QuerySingleOrDefaultAsync<WorkspaceAnnouncements.Announced>("""
+                INSERT INTO runtime.workspaces (id, slug, name, announced_at) VALUES (@Id, @Slug, @Name, now()) ON CONFLICT (slug) DO NOTHING
+                RETURNING id, slug, name, created_at
+                """, workspace, transaction);
+            if (row is null)
+            {
+                return false;
+            }
+            await transaction.Connection!.ExecuteAsync(
+                "INSERT INTO runtime.workspace_members (workspace_id, user_id, role) VALUES (@workspace, @user, 'owner')",
+                new { workspace = workspace.Id, user = userId }, transaction);
+            await messages.PublishAsync(row.ToMessage());
+            return true;
+        }, cancellationToken);
+        if (!created)
         {
             return TypedResults.Problem($"A workspace with slug '{workspace.Slug}' exists.", title: "Slug taken", statusCode: StatusCodes.Status409Conflict);
         }
-        await connection.ExecuteAsync(
-            "INSERT INTO runtime.workspace_members (workspace_id, user_id, role) VALUES (@workspace, @user, 'owner')",
-            new { workspace = workspace.Id, user = userId }, transaction);
-        await transaction.CommitAsync(cancellationToken);
         return TypedResults.Created($"/api/runtime/workspaces/{workspace.Id}", workspace);
     }
 

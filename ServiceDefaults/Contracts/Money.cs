@@ -44,6 +44,9 @@ public readonly record struct Money
     /// <summary>Rounds to the currency's minor unit (2 decimals; 0 for currencies without cents).</summary>
     public Money Rounded() => new(Math.Round(Amount, MinorUnits(Currency), MidpointRounding.ToEven), Currency);
 
+    /// <summary>Rounds down to the currency's minor unit: what may be paid out of an exact accrual without exceeding it.</summary>
+    public Money RoundedDown() => new(Math.Round(Amount, MinorUnits(Currency), MidpointRounding.ToZero), Currency);
+
     public override string ToString() => $"{Amount.ToString(CultureInfo.InvariantCulture)} {Currency}";
 
     private Money Same(Money other) => Currency == other.Currency

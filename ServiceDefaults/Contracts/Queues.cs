@@ -15,4 +15,10 @@ public static class Queues
 
     /// <summary>Integration events that Tracking.Api consumes.</summary>
     public const string TrackingApi = "tracking-api";
+
+    /// <summary>
+    /// WorkspaceCreated for Tracking.Api, on its own queue: a new workspace is accepted by the public
+    /// endpoints without waiting behind a burst of commission messages on tracking-api.
+    /// </summary>
+    public const string TrackingApiWorkspaces = "tracking-api-workspaces";
 }

@@ -6,7 +6,9 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Collect;
+using Funnels.Tracking.Settings;
 using Funnels.Tracking.Web;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -17,9 +19,10 @@ namespace Funnels.Tracking.Campaigns;
 public sealed record AttributionOutcome(string Id, bool Recorded, Guid CampaignId, Guid InfluencerId, string? AttributedBy = null);
 
 /// <summary>
-/// Impressions and conversions as attribution clients post them. Ids are the client's: the same
-/// id twice records once (the second answer says recorded: false). A conversion without a
-/// campaign is attributed to the campaign and influencer of the visitor's latest session that has them.
+/// Impressions and conversions as attribution clients post them, authenticated by the workspace's
+/// attribution key (AttributionKeys). Ids are the client's: the same id twice records once (the
+/// second answer says recorded: false). A conversion without a campaign is attributed to the
+/// campaign and influencer of the visitor's latest session that has them.
 /// </summary>
 public static class AttributionApi
 {
@@ -32,14 +35,18 @@ public static class AttributionApi
         app.MapPost("/api/tracking/impressions", PostImpression).WithTags("Attribution").WithName("PostImpression")
             .WithSummary("Record an impression or click of an influencer's campaign link").Accepts<JsonElement>("application/json")
             .Produces<AttributionOutcome>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .RequireCors(TrackingLimits.CorsPolicy).RequireRateLimit(rate);
         app.MapPost("/api/tracking/conversions", PostConversion).WithTags("Attribution").WithName("PostConversion")
             .WithSummary("Record a conversion with its value; attributed from the visitor's session when not given").Accepts<JsonElement>("application/json")
             .Produces<AttributionOutcome>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .RequireCors(TrackingLimits.CorsPolicy).RequireRateLimit(rate);
+        // An editor's bearer token or the attribution key: checked in the endpoint, which accepts either.
         app.MapPost("/api/tracking/conversions/{id}/refund", Refund).WithTags("Attribution").WithName("RefundConversion")
             .WithSummary("Mark a conversion refunded: its commission is cancelled, or reversed if already paid")
-            .RequireAuthorization(AuthenticationExtensions.EditorPolicy);
+            .Produces<AttributionOutcome>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     public static async Task<IResult> PostImpression(
@@ -60,6 +67,10 @@ public static class AttributionApi
         var referrer = f.Text("referrer", maxLength: 2048);
         var at = f.Timestamp("timestamp") ?? DateTime.UtcNow;
         if (errors.Count > 0) return JsonBody.Invalid(errors);
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            if (await AuthorizeAsync(http.Request, connection, campaignId, null) is { } denied) return denied;
+        }
 
         var target = await TargetAsync(dataSource, campaignId!.Value, influencerId!.Value, cancellationToken);
         if (target.Problem is not null) return target.Problem;
@@ -83,7 +94,8 @@ public static class AttributionApi
                 if (terms is { } paid)
                 {
                     await messages.PublishAsync(new CampaignTrafficRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId.Value, eventType,
-                        new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at)));
+                        new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at),
+                        campaign.EndsAt is { } end ? new DateTimeOffset(end) : null, TimeSpan.FromSeconds(campaign.RefundWindowSeconds), DateTimeOffset.UtcNow));
                 }
             }
             return inserted == 1;
@@ -122,6 +134,7 @@ public static class AttributionApi
 
         // Reads first, on a connection returned before the write opens its own.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await AuthorizeAsync(http.Request, connection, campaignId, workspaceId) is { } denied) return denied;
         var attributedBy = "request";
         if (campaignId is null)
         {
@@ -166,10 +179,32 @@ public static class AttributionApi
         return TypedResults.Accepted((string?)null, new AttributionOutcome(id!, recorded, campaignId.Value, influencerId.Value, attributedBy));
     }
 
-    public static async Task<Results<Ok<AttributionOutcome>, NotFound>> Refund(
-        string id, ClaimsPrincipal user, NpgsqlDataSource dataSource, IMessageContext messages, CancellationToken cancellationToken)
+    public static async Task<IResult> Refund(
+        string id, HttpContext http, ClaimsPrincipal user, [FromServices] IAuthorizationService authorization, [FromServices] NpgsqlDataSource dataSource,
+        [FromServices] IMessageContext messages, CancellationToken cancellationToken)
     {
-        var workspace = user.WorkspaceIdOf();
+        Guid workspace;
+        if (AttributionKeys.Sent(http.Request))
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            if (await AttributionKeys.OwnerAsync(connection, http.Request.Headers[AttributionKeys.Header].ToString()) is not { } owner)
+            {
+                return AttributionKeys.Unauthorized("This attribution key is not valid (it may have been rotated).");
+            }
+            workspace = owner;
+        }
+        else if (user.Identity?.IsAuthenticated != true)
+        {
+            return AttributionKeys.Unauthorized($"A refund needs an editor's bearer token or the workspace's attribution key ({AttributionKeys.Header}).");
+        }
+        else if (!(await authorization.AuthorizeAsync(user, AuthenticationExtensions.EditorPolicy)).Succeeded)
+        {
+            return TypedResults.Problem("Refunds need the owner or editor role.", title: "Forbidden", statusCode: StatusCodes.Status403Forbidden);
+        }
+        else
+        {
+            workspace = user.WorkspaceIdOf();
+        }
         var outcome = await messages.InOutboxTransactionAsync<AttributionOutcome?>(dataSource, async transaction =>
         {
             var row = await transaction.Connection!.QuerySingleOrDefaultAsync<ConversionState>("""
@@ -188,20 +223,29 @@ public static class AttributionApi
         return outcome is null ? TypedResults.NotFound() : TypedResults.Ok(outcome);
     }
 
+    /// <summary>Whether the caller may record for the campaign's workspace (else the workspace_id given): see AttributionKeys.</summary>
+    private static async Task<IResult?> AuthorizeAsync(HttpRequest request, NpgsqlConnection connection, Guid? campaignId, Guid? workspaceId)
+    {
+        var workspace = campaignId is { } campaign
+            ? await connection.QuerySingleOrDefaultAsync<Guid?>("SELECT workspace_id FROM tracking.campaigns WHERE id = @campaign", new { campaign })
+            : workspaceId;
+        return await AttributionKeys.AuthorizeAsync(request, connection, workspace);
+    }
+
     private sealed record SessionCampaign(Guid CampaignId, Guid InfluencerId);
 
     private sealed record ConversionState(Guid CampaignId, Guid InfluencerId, bool Refunded);
 
     private sealed record RuleRow(Guid Id, string Kind, decimal? Amount, decimal? Percent);
 
-    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status);
+    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status, DateTime? EndsAt);
 
     private static async Task<(CampaignTarget? Campaign, IResult? Problem)> TargetAsync(
         NpgsqlDataSource dataSource, Guid campaignId, Guid influencerId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignTarget>(
-            "SELECT id, workspace_id, budget_amount, currency, refund_window_seconds, status FROM tracking.campaigns WHERE id = @campaignId", new { campaignId });
+            "SELECT id, workspace_id, budget_amount, currency, refund_window_seconds, status, ends_at FROM tracking.campaigns WHERE id = @campaignId", new { campaignId });
         if (campaign is null)
         {
             return (null, JsonBody.Invalid(new() { ["campaign_id"] = ["is not a known campaign"] }));

@@ -1,5 +1,6 @@
 using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.Tracking.Web;
+using Funnels.Tracking.Workspaces;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 
@@ -19,13 +20,15 @@ public static class CollectApi
             .Accepts<object>("application/json", "text/plain")
             .Produces<CollectOutcome>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireCors(TrackingLimits.CorsPolicy)
             .RequireRateLimit(new RateLimit("tracking-collect", limits.TrackingPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
     }
 
-    public static async Task<IResult> Collect(HttpContext http, [FromServices] NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    public static async Task<IResult> Collect(
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] KnownWorkspaces workspaces, CancellationToken cancellationToken)
     {
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, CollectRequestParser.MaxBodyBytes, cancellationToken);
         if (problem is not null)
@@ -37,6 +40,10 @@ public static class CollectApi
         if (request is null)
         {
             return JsonBody.Invalid(errors);
+        }
+        if (!await workspaces.ContainsAsync(request.WorkspaceId, cancellationToken))
+        {
+            return KnownWorkspaces.Unknown("workspace_id");
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

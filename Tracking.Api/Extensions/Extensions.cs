@@ -5,6 +5,7 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Collect;
+using Funnels.Tracking.Workspaces;
 using Wolverine;
 using Wolverine.RabbitMQ;
 
@@ -27,6 +28,8 @@ internal static class Extensions
         {
             // Commissions computed by Messaging.Worker come back here for the read models.
             routes.ListenToRabbitQueue(Queues.TrackingApi);
+            // Runtime.Api's WorkspaceCreated: which workspace ids the public endpoints accept.
+            routes.ListenToRabbitQueue(Queues.TrackingApiWorkspaces);
 
             routes.PublishMessage<VisitorLinkedToContact>().ToRabbitQueue(Queues.RuntimeApi);
             routes.PublishMessage<ConversionRecorded>().ToRabbitQueue(Queues.MessagingWorker);
@@ -40,6 +43,7 @@ internal static class Extensions
         });
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
+        builder.Services.AddSingleton<KnownWorkspaces>();
 
         // t.js runs on customers' pages: public tracking endpoints accept any origin (no cookies are used).
         builder.Services.AddCors(cors => cors.AddPolicy(TrackingLimits.CorsPolicy, policy => policy

@@ -6,6 +6,7 @@ using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.Tracking.Collect;
 using Funnels.Tracking.Settings;
 using Funnels.Tracking.Web;
+using Funnels.Tracking.Workspaces;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Wolverine;
@@ -35,18 +36,24 @@ public static class CrmWebhookApi
             .Produces<CrmWebhookOutcome>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimit(new RateLimit("tracking-crm", limits.TrackingPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
     }
 
     public static async Task<IResult> Receive(
-        Guid workspace, HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, CancellationToken cancellationToken)
+        Guid workspace, HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages,
+        [FromServices] KnownWorkspaces workspaces, CancellationToken cancellationToken)
     {
         var (root, raw, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null && raw.Length == 0)
         {
             return problem; // too large: refused before anything else
+        }
+        if (!await workspaces.ContainsAsync(workspace, cancellationToken))
+        {
+            return KnownWorkspaces.Unknown("workspace");
         }
 
         WorkspaceSettings settings;

@@ -2,6 +2,7 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.Tracking.Collect;
 using Funnels.Tracking.Web;
+using Funnels.Tracking.Workspaces;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Wolverine;
@@ -23,6 +24,7 @@ public static class IdentifyApi
             .Accepts<object>("application/json", "text/plain")
             .Produces<LinkOutcome>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireCors(TrackingLimits.CorsPolicy)
@@ -30,7 +32,8 @@ public static class IdentifyApi
     }
 
     public static async Task<IResult> Identify(
-        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, CancellationToken cancellationToken)
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] KnownWorkspaces workspaces,
+        CancellationToken cancellationToken)
     {
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, 8 * 1024, cancellationToken);
         if (problem is not null)
@@ -45,6 +48,10 @@ public static class IdentifyApi
         if (errors.Count > 0)
         {
             return JsonBody.Invalid(errors);
+        }
+        if (!await workspaces.ContainsAsync(workspace!.Value, cancellationToken))
+        {
+            return KnownWorkspaces.Unknown("workspace_id");
         }
 
         var now = DateTime.UtcNow;

@@ -8,7 +8,10 @@ using Npgsql;
 
 namespace Funnels.Tracking.Settings;
 
-/// <summary>The workspace's tracking settings: the CRM webhook secret, the visitor field name, the storage key t.js watches.</summary>
+/// <summary>
+/// The workspace's tracking settings: the CRM webhook secret, the visitor field name, the storage
+/// key t.js watches, and the attribution key (and whether attribution requests must carry it).
+/// </summary>
 public static partial class SettingsApi
 {
     public static void MapSettingsApi(this IEndpointRouteBuilder app)
@@ -20,13 +23,20 @@ public static partial class SettingsApi
             .WithSummary("Change the visitor field name and the storage key").RequireAuthorization(AuthenticationExtensions.EditorPolicy);
         api.MapPost("/crm-secret", RotateSecret).WithName("RotateCrmSecret")
             .WithSummary("A new CRM webhook secret; shown only in this answer").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapPost("/attribution-key", RotateAttributionKey).WithName("RotateAttributionKey")
+            .WithSummary("A new attribution key for impressions, conversions and refunds (the old one stops working); shown only in this answer")
+            .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
     }
 
-    public sealed record SettingsView(string VisitorField, string StorageKey, bool HasCrmSecret, string CrmWebhookPath, string ScriptSnippet);
+    public sealed record SettingsView(
+        string VisitorField, string StorageKey, bool HasCrmSecret, string CrmWebhookPath, string ScriptSnippet, bool HasAttributionKey, bool AttributionKeyRequired);
 
-    public sealed record SettingsRequest(string? VisitorField, string? StorageKey);
+    /// <summary>AttributionKeyRequired left out keeps what the workspace has (required, unless turned off).</summary>
+    public sealed record SettingsRequest(string? VisitorField, string? StorageKey, bool? AttributionKeyRequired = null);
 
     public sealed record CrmSecret(string Secret);
+
+    public sealed record AttributionKey(string Key, string Header);
 
     public static async Task<Ok<SettingsView>> Get(ClaimsPrincipal user, HttpRequest http, NpgsqlDataSource db, CancellationToken ct)
     {
@@ -45,9 +55,11 @@ public static partial class SettingsApi
         await using var connection = await db.OpenConnectionAsync(ct);
         var workspace = user.WorkspaceIdOf();
         await connection.ExecuteAsync("""
-            INSERT INTO tracking.workspace_settings (workspace_id, visitor_field, storage_key) VALUES (@workspace, @VisitorField, @StorageKey)
-            ON CONFLICT (workspace_id) DO UPDATE SET visitor_field = EXCLUDED.visitor_field, storage_key = EXCLUDED.storage_key, updated_at = now()
-            """, new { workspace, request.VisitorField, request.StorageKey });
+            INSERT INTO tracking.workspace_settings AS s (workspace_id, visitor_field, storage_key, attribution_key_required)
+            VALUES (@workspace, @VisitorField, @StorageKey, coalesce(@AttributionKeyRequired, true))
+            ON CONFLICT (workspace_id) DO UPDATE SET visitor_field = EXCLUDED.visitor_field, storage_key = EXCLUDED.storage_key,
+                attribution_key_required = coalesce(@AttributionKeyRequired, s.attribution_key_required), updated_at = now()
+            """, new { workspace, request.VisitorField, request.StorageKey, request.AttributionKeyRequired });
         return TypedResults.Ok(View(await WorkspaceSettings.LoadAsync(connection, workspace), http));
     }
 
@@ -62,12 +74,23 @@ public static partial class SettingsApi
         return TypedResults.Ok(new CrmSecret(secret));
     }
 
+    public static async Task<Ok<AttributionKey>> RotateAttributionKey(ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var key = AttributionKeys.NewKey();
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync("""
+            INSERT INTO tracking.workspace_settings (workspace_id, attribution_key_hash) VALUES (@workspace, @hash)
+            ON CONFLICT (workspace_id) DO UPDATE SET attribution_key_hash = EXCLUDED.attribution_key_hash, updated_at = now()
+            """, new { workspace = user.WorkspaceIdOf(), hash = AttributionKeys.HashOf(key) });
+        return TypedResults.Ok(new AttributionKey(key, AttributionKeys.Header));
+    }
+
     private static SettingsView View(WorkspaceSettings settings, HttpRequest http)
     {
         var origin = $"{http.Scheme}://{http.Host}";
         var snippet = $"""<script async src="{origin}/t.js" data-workspace="{settings.WorkspaceId}" data-storage-key="{settings.StorageKey}"></script>""";
         return new SettingsView(settings.VisitorField, settings.StorageKey, settings.CrmSecret is not null,
-            $"/api/tracking/webhooks/crm/{settings.WorkspaceId}", snippet);
+            $"/api/tracking/webhooks/crm/{settings.WorkspaceId}", snippet, settings.AttributionKeyHash is not null, settings.AttributionKeyRequired);
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]

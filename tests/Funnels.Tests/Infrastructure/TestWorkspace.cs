@@ -7,7 +7,8 @@ namespace Funnels.Tests.Infrastructure;
 
 /// <summary>
 /// A fresh workspace per test, made through the real sign-in flow: the first admin signs in,
-/// creates the workspace and switches to it. Its rows are invisible to every other test.
+/// creates the workspace and switches to it, and Tracking.Api has heard of it (WorkspaceCreated).
+/// Its rows are invisible to every other test.
 /// </summary>
 public sealed class TestWorkspace : IDisposable
 {
@@ -46,7 +47,19 @@ public sealed class TestWorkspace : IDisposable
         var switched = await client.PostAsJsonAsync("/api/runtime/auth/switch", new { workspace_id = workspace }, Json, cancel);
         switched.EnsureSuccessStatusCode();
         var token = (await switched.Content.ReadFromJsonAsync<JsonElement>(cancel)).GetProperty("access_token").GetString()!;
+        await KnownToTrackingAsync(hosts, workspace);
         return new TestWorkspace(hosts, workspace, token);
+    }
+
+    /// <summary>
+    /// Tracking.Api learns of a workspace from Runtime.Api's WorkspaceCreated, a moment after it
+    /// was created; its public endpoints answer 404 until then. Tests start once it knows.
+    /// </summary>
+    public static async Task KnownToTrackingAsync(Hosts hosts, Guid workspace)
+    {
+        hosts.Tracking.StartServer();
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>("SELECT slug FROM tracking.workspaces WHERE id = @workspace", new { workspace }),
+            TimeSpan.FromSeconds(60), $"Tracking.Api to know workspace {workspace}");
     }
 
     /// <summary>Adds an admin with the given role and returns Runtime.Api signed in as them.</summary>

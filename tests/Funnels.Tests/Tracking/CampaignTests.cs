@@ -12,13 +12,14 @@ public sealed class CampaignTests(Hosts hosts)
     private CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     internal static async Task<(Guid Campaign, Guid[] Influencers)> CampaignAsync(
-        TrackedWorkspace tracked, decimal budget, string currency = "COP", int refundWindowSeconds = 2_592_000, int influencers = 1, object? rule = null)
+        TrackedWorkspace tracked, decimal budget, string currency = "COP", int refundWindowSeconds = 2_592_000, int influencers = 1, object? rule = null,
+        DateTimeOffset? endsAt = null)
     {
         var cancel = TestContext.Current.CancellationToken;
         var created = await tracked.Admin.PostAsJsonAsync("/api/tracking/campaigns", new
         {
             name = "Launch", product = "Course", brand = "Acme", budget = new { amount = budget, currency }, status = "active",
-            refund_window_seconds = refundWindowSeconds,
+            refund_window_seconds = refundWindowSeconds, ends_at = endsAt,
         }, TrackedWorkspace.Json, cancel);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var campaign = (await TrackedWorkspace.BodyAsync(created)).GetProperty("id").GetGuid();

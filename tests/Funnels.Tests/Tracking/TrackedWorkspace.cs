@@ -6,7 +6,10 @@ using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Tests.Tracking;
 
-/// <summary>A fresh workspace with Tracking.Api clients: its admin, the public (browsers, CRMs), and helpers for their requests.</summary>
+/// <summary>
+/// A fresh workspace with Tracking.Api clients: its admin, the public (browsers, CRMs), attribution
+/// clients (with the workspace's attribution key), and helpers for their requests.
+/// </summary>
 public sealed class TrackedWorkspace : IDisposable
 {
     public static readonly JsonSerializerOptions Json = TestWorkspace.Json;
@@ -17,6 +20,7 @@ public sealed class TrackedWorkspace : IDisposable
         Workspace = workspace;
         Admin = hosts.Tracking.CreateAdminClient(workspace.Id);
         Public = hosts.Tracking.CreateClient();
+        Attribution = hosts.Tracking.CreateClient();
     }
 
     public Hosts Hosts { get; }
@@ -25,6 +29,10 @@ public sealed class TrackedWorkspace : IDisposable
     public HttpClient Admin { get; }
     public HttpClient Public { get; }
     public string? CrmSecret { get; private set; }
+
+    /// <summary>Tracking.Api as an attribution client configured with the workspace's key.</summary>
+    public HttpClient Attribution { get; }
+    public string? AttributionKey { get; private set; }
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -35,8 +43,14 @@ public sealed class TrackedWorkspace : IDisposable
         secret.EnsureSuccessStatusCode();
         tracked.CrmSecret = (await secret.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("secret").GetString();
         (await tracked.Admin.PutAsJsonAsync("/api/tracking/settings", new { visitor_field = visitorField, storage_key = "_ud" }, Json, Cancel)).EnsureSuccessStatusCode();
+        var key = await tracked.Admin.PostAsync("/api/tracking/settings/attribution-key", null, Cancel);
+        key.EnsureSuccessStatusCode();
+        tracked.AttributionKey = (await key.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("key").GetString();
+        tracked.Attribution.DefaultRequestHeaders.Add(AttributionKeyHeader, tracked.AttributionKey);
         return tracked;
     }
+
+    public const string AttributionKeyHeader = "X-Funnels-Attribution-Key";
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.CreateVersion7()}";
 
@@ -65,7 +79,8 @@ public sealed class TrackedWorkspace : IDisposable
     public Task<HttpResponseMessage> PostTextAsync(string path, object body) =>
         Public.PostAsync(path, new StringContent(JsonSerializer.Serialize(body, Json), Encoding.UTF8, "text/plain"), Cancel);
 
-    public Task<HttpResponseMessage> PostJsonAsync(string path, object body) => Public.PostAsJsonAsync(path, body, Json, Cancel);
+    /// <summary>What attribution clients post (impressions, conversions), with the workspace's key.</summary>
+    public Task<HttpResponseMessage> PostJsonAsync(string path, object body) => Attribution.PostAsJsonAsync(path, body, Json, Cancel);
 
     public static async Task<JsonElement> BodyAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
@@ -74,6 +89,7 @@ public sealed class TrackedWorkspace : IDisposable
     {
         Admin.Dispose();
         Public.Dispose();
+        Attribution.Dispose();
         Workspace.Dispose();
     }
 }

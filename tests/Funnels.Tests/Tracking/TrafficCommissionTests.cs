@@ -30,6 +30,82 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         Assert.Equal(0L, await hosts.Servers.CountAsync(
             "SELECT count(*) FROM messaging.traffic_commissions WHERE campaign_id = @campaign AND rule_kind = 'per_mille_impressions'", new { campaign }));
         Assert.Equal(1500m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
+
+        // No end date: the month's traffic is paid at the end of the month plus the refund window (30 days here).
+        var listed = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("events").GetInt64() == 3));
+        var now = DateTime.UtcNow;
+        var monthEnd = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
+        Assert.Equal(monthEnd, listed.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
+        Assert.Equal(1500m, listed.GetProperty("amount").GetProperty("amount").GetDecimal());
+        Assert.Equal("per_click", listed.GetProperty("rule_kind").GetString());
+        var payout = listed.GetProperty("payout");
+        Assert.Equal("scheduled", payout.GetProperty("state").GetString());
+        Assert.Equal(monthEnd.AddDays(30), payout.GetProperty("due_at").GetDateTime().ToUniversalTime());
+        Assert.Equal(1500m, payout.GetProperty("amount").GetProperty("amount").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Traffic_of_a_campaign_with_an_end_is_paid_once_after_its_refund_window_even_across_a_worker_restart()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 2,
+            rule: new { kind = "per_click", amount = 500.5m }, endsAt: DateTimeOffset.UtcNow.AddSeconds(6));
+        var clicks = Enumerable.Range(0, 3).Select(i => tracked.PostJsonAsync("/api/tracking/impressions", new
+        {
+            id = $"ending-{i}", campaign_id = campaign, influencer_id = influencers[0], event_type = "click",
+        }));
+        Assert.All(await Task.WhenAll(clicks), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+
+        var scheduled = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("events").GetInt64() == 3));
+        var payout = scheduled.GetProperty("payout").GetProperty("id").GetGuid();
+        Assert.Equal("scheduled", scheduled.GetProperty("payout").GetProperty("state").GetString());
+        var endsAt = await hosts.Servers.ScalarAsync<DateTime>("SELECT ends_at FROM tracking.campaigns WHERE id = @campaign", new { campaign });
+        Assert.Equal(endsAt, scheduled.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
+        Assert.Equal(endsAt.AddSeconds(2), scheduled.GetProperty("payout").GetProperty("due_at").GetDateTime().ToUniversalTime());
+
+        // Down past the due time: the scheduled PayoutDue waits in PostgreSQL, not in the process.
+        await hosts.RestartWorkerAsync(TimeSpan.FromSeconds(9));
+
+        var paid = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("payout").GetProperty("state").GetString() == "paid",
+            TimeSpan.FromSeconds(45)));
+        Assert.Equal(payout, paid.GetProperty("payout").GetProperty("id").GetGuid());
+        Assert.Equal(1501.5m, paid.GetProperty("payout").GetProperty("amount").GetProperty("amount").GetDecimal());
+        Assert.True(paid.GetProperty("payout").GetProperty("paid_at").GetDateTime() >= paid.GetProperty("payout").GetProperty("due_at").GetDateTime());
+        Assert.Equal(1, await hosts.Servers.CountAsync(
+            "SELECT count(*) FROM messaging.processed_messages WHERE consumer = 'payout-due' AND message_key = @key", new { key = payout.ToString() }));
+        Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.payouts WHERE workspace_id = @Id AND kind = 'traffic'", new { tracked.Id }));
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        var payouts = await worker.GetFromJsonAsync<JsonElement>("/api/messaging/payouts?state=paid", Cancel);
+        Assert.Equal(1501.5m, Assert.Single(payouts.GetProperty("items").EnumerateArray()).GetProperty("amount").GetProperty("amount").GetDecimal());
+
+        // The campaign has ended: a later click is recorded but pays nothing, and opens no payout.
+        var late = await tracked.PostJsonAsync("/api/tracking/impressions", new { id = "after-end", campaign_id = campaign, influencer_id = influencers[0], event_type = "click" });
+        Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
+            "SELECT message_key FROM messaging.processed_messages WHERE consumer = 'traffic-commission' AND message_key = @key",
+            new { key = $"{tracked.Id}:after-end" }), TimeSpan.FromSeconds(30), "the late click to reach the worker");
+        Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.payouts WHERE workspace_id = @Id AND kind = 'traffic'", new { tracked.Id }));
+        Assert.Equal(3L, await hosts.Servers.ScalarAsync<long>("SELECT sum(events) FROM messaging.traffic_commissions WHERE campaign_id = @campaign", new { campaign }));
+    }
+
+    [Fact]
+    public async Task A_payout_pays_the_exact_accrual_rounded_down_and_releases_the_rest_of_the_budget()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, currency: "USD", refundWindowSeconds: 0,
+            rule: new { kind = "per_mille_impressions", amount = 2.5m }, endsAt: DateTimeOffset.UtcNow.AddSeconds(6));
+        var posts = Enumerable.Range(0, 7).Select(i => tracked.PostJsonAsync("/api/tracking/impressions", new
+        {
+            id = $"fraction-{i}", campaign_id = campaign, influencer_id = influencers[0], event_type = "impression",
+        }));
+        Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+
+        // 7 × 2.5/1000 = 0.0175 USD accrued exactly; 0.01 is paid and 0.0075 goes back to the budget.
+        var paid = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("payout").GetProperty("state").GetString() == "paid"
+            && c.GetProperty("events").GetInt64() == 7, TimeSpan.FromSeconds(45)));
+        Assert.Equal(0.0175m, paid.GetProperty("amount").GetProperty("amount").GetDecimal());
+        Assert.Equal(0.01m, paid.GetProperty("payout").GetProperty("amount").GetProperty("amount").GetDecimal());
+        Assert.Equal(0.01m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
     }
 
     [Fact]
@@ -49,7 +125,8 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         // A repeated impression id pays nothing more.
         await tracked.PostJsonAsync("/api/tracking/impressions", new { id = "imp-7", campaign_id = campaign, influencer_id = influencers[0], event_type = "impression" });
 
-        await CommissionOwedAsync(tracked, campaign, 5000m, TimeSpan.FromSeconds(90));
+        // 2,500 events cross two services and back (one budget row lock each): a bound for a busy shared machine, not a speed check.
+        await CommissionOwedAsync(tracked, campaign, 5000m, TimeSpan.FromSeconds(240));
         Assert.Equal(5000m, await AccruedAsync(campaign, "per_mille_impressions"));
         Assert.Equal(2500L, await hosts.Servers.ScalarAsync<long>(
             "SELECT events FROM messaging.traffic_commissions WHERE campaign_id = @campaign", new { campaign }));
@@ -77,6 +154,17 @@ public sealed class TrafficCommissionTests(Hosts hosts)
             "SELECT capped_by_budget FROM messaging.traffic_commissions WHERE campaign_id = @campaign", new { campaign }));
         Assert.Equal(1200m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
         await CommissionOwedAsync(tracked, campaign, 1200m);
+    }
+
+    private async Task<List<JsonElement>> TrafficCommissionsAsync(TrackedWorkspace tracked, Guid campaign, Func<JsonElement, bool> ready, TimeSpan? timeout = null)
+    {
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        return await Eventually.Until(async () =>
+        {
+            var page = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/commissions?campaign_id={campaign}&kind=traffic", Cancel);
+            var items = page.GetProperty("items").EnumerateArray().ToList();
+            return items.Count > 0 && items.All(c => c.GetProperty("kind").GetString() == "traffic") && items.All(ready) ? items : null;
+        }, timeout ?? TimeSpan.FromSeconds(30), "the traffic commissions");
     }
 
     private Task<decimal> AccruedAsync(Guid campaign, string kind) => hosts.Servers.ScalarAsync<decimal>(

@@ -1,0 +1,45 @@
+using Dapper;
+using Funnels.Contracts;
+using Funnels.ServiceDefaults.Messaging;
+using Npgsql;
+using Wolverine;
+
+namespace Funnels.Runtime.Workspaces;
+
+/// <summary>
+/// Other services learn which workspaces exist from WorkspaceCreated, never by querying ours.
+/// New workspaces publish it in the transaction that creates them; at start this publishes it for
+/// every workspace not yet announced (the default one, and those created before the message
+/// existed), through the outbox, marking them announced in the same transaction. Two instances
+/// starting at once cannot both announce a workspace: the UPDATE locks the rows it takes.
+/// </summary>
+public sealed class WorkspaceAnnouncements(IServiceScopeFactory scopes, NpgsqlDataSource dataSource, ILogger<WorkspaceAnnouncements> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var messages = scope.ServiceProvider.GetRequiredService<IMessageContext>();
+        var announced = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
+        {
+            var workspaces = (await transaction.Connection!.QueryAsync<Announced>("""
+                UPDATE runtime.workspaces SET announced_at = now() WHERE announced_at IS NULL RETURNING id, slug, name, created_at
+                """, transaction: transaction)).ToList();
+            foreach (var workspace in workspaces)
+            {
+                await messages.PublishAsync(workspace.ToMessage());
+            }
+            return workspaces.Count;
+        }, cancellationToken);
+        if (announced > 0)
+        {
+            logger.LogInformation("Announced {Count} workspace(s) with WorkspaceCreated", announced);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    internal sealed record Announced(Guid Id, string Slug, string Name, DateTime CreatedAt)
+    {
+        public WorkspaceCreated ToMessage() => new(Id, Slug, Name, new DateTimeOffset(CreatedAt, TimeSpan.Zero));
+    }
+}
