@@ -23,6 +23,9 @@ public interface ITrackingApi
     [Post("/api/tracking/settings/crm-secret")]
     Task<CrmSecret> RotateCrmSecretAsync(CancellationToken ct = default);
 
+    [Post("/api/tracking/settings/attribution-key")]
+    Task<AttributionKey> RotateAttributionKeyAsync(CancellationToken ct = default);
+
     [Get("/api/tracking/campaigns")]
     Task<PagedList<Campaign>> CampaignsAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 
@@ -67,11 +70,14 @@ public sealed record TrackedSession(
     string Id, string VisitorId, DateTime StartedAt, DateTime LastSeenAt, int Events, string? LandingUrl, string? UtmSource, string? UtmCampaign,
     string? Ref, Guid? CampaignId, Guid? InfluencerId, string? ContactId, DateTime? LinkedAt, string? LinkMethod);
 
-public sealed record TrackingSettings(string VisitorField, string StorageKey, bool HasCrmSecret, string CrmWebhookPath, string ScriptSnippet);
+public sealed record TrackingSettings(
+    string VisitorField, string StorageKey, bool HasCrmSecret, string CrmWebhookPath, string ScriptSnippet, bool HasAttributionKey, bool AttributionKeyRequired);
 
 public sealed record TrackingSettingsRequest(string? VisitorField, string? StorageKey);
 
 public sealed record CrmSecret(string Secret);
+
+public sealed record AttributionKey(string Key, string Header);
 
 public static class CampaignStatuses
 {

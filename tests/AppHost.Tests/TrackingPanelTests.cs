@@ -107,8 +107,17 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
         await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("10 % of the conversion value");
 
-        // An attribution client posts a click and a conversion of 150000.0 COP through the public API.
+        // An owner creates the workspace's attribution key in the panel (shown once).
+        var owner = await _panel.NewPageAsync();
+        await _panel.SignInAsFirstAdminAsync(owner);
+        await owner.GotoAsync("/Visitors/Settings");
+        await owner.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("(Create|Rotate) attribution key") }).ClickAsync();
+        var key = await owner.Locator("#new-attribution-key").TextContentAsync();
+        Assert.False(string.IsNullOrEmpty(key));
+
+        // An attribution client posts a click and a conversion of 150000.0 COP through the public API, with that key.
         using var anonymous = topology.Client("tracking-api");
+        anonymous.DefaultRequestHeaders.Add("X-Funnels-Attribution-Key", key);
         var click = await anonymous.PostAsJsonAsync("/api/tracking/impressions", new
         {
             id = "click-" + tag, campaign_id = campaign, influencer_id = influencer, user_id = "u-" + tag, event_type = "click",

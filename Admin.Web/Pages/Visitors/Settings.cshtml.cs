@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Funnels.Admin.Pages.Visitors;
 
-/// <summary>The workspace's tracking settings: editors change the field name and storage key, owners rotate the CRM secret.</summary>
+/// <summary>The workspace's tracking settings: editors change the field name and storage key, owners rotate the CRM secret and the attribution key.</summary>
 public sealed class SettingsModel(ITrackingApi tracking) : PageModel
 {
     public TrackingSettings Settings { get; private set; } = null!;
@@ -13,6 +13,7 @@ public sealed class SettingsModel(ITrackingApi tracking) : PageModel
     [BindProperty] public string? StorageKey { get; set; }
     public Dictionary<string, string[]> Errors { get; private set; } = [];
     [TempData] public string? NewSecret { get; set; }
+    [TempData] public string? NewAttributionKey { get; set; }
 
     public string[] ErrorsFor(string field) => Errors.TryGetValue(field, out var e) ? e : [];
 
@@ -41,6 +42,13 @@ public sealed class SettingsModel(ITrackingApi tracking) : PageModel
     {
         if (!User.IsOwner()) return Forbid();
         NewSecret = (await tracking.RotateCrmSecretAsync(ct)).Secret;
+        return RedirectToPage();
+    }
+
+    public async Task<IActionResult> OnPostRotateAttributionKeyAsync(CancellationToken ct)
+    {
+        if (!User.IsOwner()) return Forbid();
+        NewAttributionKey = (await tracking.RotateAttributionKeyAsync(ct)).Key;
         return RedirectToPage();
     }
 }
