@@ -28,9 +28,14 @@ public static class FunnelsTopology
         var rabbitmq = builder.AddRabbitMQ("rabbitmq");
         var redis = builder.AddRedis("redis");
 
+        // Each service's connection pool is capped (Postgres__MaxPoolSize) so that together, with a
+        // second worker instance, they stay under the server's max_connections of 400:
+        // 100 + 60 + 2 x 80 = 320, leaving room for health checks, psql and migrations.
+
         // Runtime API: public funnel events, leads, funnels, WhatsApp webhook ingress.
         var runtimeApi = builder.AddProject("runtime-api", "Runtime.Api")
             .WithHttpEndpoint(port: DefaultPorts.RuntimeApi)
+            .WithEnvironment("Postgres__MaxPoolSize", "100")
             .WithReference(postgres).WaitFor(postgres)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(redis).WaitFor(redis)
@@ -40,6 +45,7 @@ public static class FunnelsTopology
         // Tracking API: t.js, sessions, CRM webhook, impressions, conversions, statistics.
         var trackingApi = builder.AddProject("tracking-api", "Tracking.Api")
             .WithHttpEndpoint(port: DefaultPorts.TrackingApi)
+            .WithEnvironment("Postgres__MaxPoolSize", "60")
             .WithReference(postgres).WaitFor(postgres)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(redis).WaitFor(redis);
@@ -47,6 +53,7 @@ public static class FunnelsTopology
         // Messaging worker: triggers, flows, scheduled steps, outbound webhooks, payouts.
         var messagingWorker = builder.AddProject("messaging-worker", "Messaging.Worker")
             .WithHttpEndpoint(port: DefaultPorts.MessagingWorker)
+            .WithEnvironment("Postgres__MaxPoolSize", "80")
             .WithReference(postgres).WaitFor(postgres)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(redis).WaitFor(redis);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Scalar.AspNetCore;
+using Funnels.ServiceDefaults.Data;
 
 namespace Funnels.ServiceDefaults;
 
@@ -35,6 +36,8 @@ public static class Extensions
             json.SerializerOptions.DictionaryKeyPolicy = null;
         });
         builder.Services.AddProblemDetails();
+        // A database outage or an exhausted pool is 503 + Retry-After, not a 500 (UseExceptionHandler below).
+        builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         builder.Services.AddOpenApi();
         return builder;
     }

@@ -18,7 +18,7 @@ public static class PostgresExtensions
     /// </summary>
     public static NpgsqlDataSource AddFunnelsPostgres(this IHostApplicationBuilder builder, string schema, Assembly migrationsAssembly)
     {
-        var connectionString = builder.Configuration.GetRequiredConnectionString(ConnectionName);
+        var connectionString = WithPoolCap(builder.Configuration.GetRequiredConnectionString(ConnectionName), builder.Configuration);
         // Columns are snake_case, properties PascalCase: let Dapper map requested_at to RequestedAt.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
         var dataSource = new NpgsqlDataSourceBuilder(connectionString)
@@ -33,6 +33,15 @@ public static class PostgresExtensions
         builder.Services.AddHealthChecks().AddNpgSql(connectionString, name: ConnectionName);
         return dataSource;
     }
+
+    /// <summary>
+    /// Postgres:MaxPoolSize caps the service's pool (Npgsql's default is 100), so the services
+    /// sharing one server, several instances each, stay under its max_connections together.
+    /// </summary>
+    private static string WithPoolCap(string connectionString, IConfiguration configuration) =>
+        configuration.GetValue<int?>("Postgres:MaxPoolSize") is { } cap
+            ? new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = cap }.ConnectionString
+            : connectionString;
 
     public static string GetRequiredConnectionString(this IConfiguration configuration, string name) =>
         configuration.GetConnectionString(name) is { Length: > 0 } value

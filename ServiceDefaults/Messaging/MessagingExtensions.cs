@@ -44,6 +44,13 @@ public static class MessagingExtensions
             options.PersistMessagesWithPostgresql(dataSource, $"{schema}_wolverine");
             options.UseRabbitMq(new Uri(rabbitMq))
                 .AutoProvision()
+                // The outbox row is deleted once a publish returns: without the broker's confirm, a
+                // message published as RabbitMQ stops was lost (Faults.Tests' broker outage found one).
+                .ConfigureChannelCreation(channels =>
+                {
+                    channels.PublisherConfirmationsEnabled = true;
+                    channels.PublisherConfirmationTrackingEnabled = true;
+                })
                 // Dead letters go to PostgreSQL, not a broker queue: one store to inspect and replay.
                 .CustomizeDeadLetterQueueing(new DeadLetterQueue("funnels-dead-letters", DeadLetterQueueMode.WolverineStorage));
 

@@ -22,6 +22,8 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
         """;
 
     private readonly ConcurrentDictionary<string, LocalWindow> _local = new();
+    // 1 while Redis is away: the switch is logged once each way, not once per request.
+    private int _keptInProcess;
     private readonly Counter<long> _fallbacks = meters.Create("Funnels.RateLimiting").CreateCounter<long>("funnels.rate_limit.redis_fallbacks");
     private readonly Counter<long> _rejections = meters.Create("Funnels.RateLimiting").CreateCounter<long>("funnels.rate_limit.rejections");
 
@@ -40,7 +42,7 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
         if (!redis.IsConnected)
         {
             // Don't make every public request wait for Redis's timeout while it is away.
-            _fallbacks.Add(1);
+            KeptInProcess("Redis is not connected");
             return null;
         }
         try
@@ -49,13 +51,25 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
                 Script, [new RedisKey("ratelimit:" + key)], [(long)window.TotalMilliseconds]))!;
             var count = (long)result[0];
             var ttl = Math.Max(0, (long)result[1]);
+            if (Interlocked.Exchange(ref _keptInProcess, 0) == 1)
+            {
+                logger.LogInformation("Redis answers again: rate limits are shared through it again");
+            }
             return new RateLimitDecision(count <= limit, TimeSpan.FromMilliseconds(ttl));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            _fallbacks.Add(1);
-            logger.LogWarning("Rate limit for {Key} kept in process: Redis did not answer ({Error})", key, ex.Message);
+            KeptInProcess($"Redis did not answer for {key} ({ex.Message})");
             return null;
+        }
+    }
+
+    private void KeptInProcess(string reason)
+    {
+        _fallbacks.Add(1);
+        if (Interlocked.Exchange(ref _keptInProcess, 1) == 0)
+        {
+            logger.LogWarning("Rate limits are kept per process until Redis answers again: {Reason}", reason);
         }
     }
 

@@ -21,33 +21,41 @@ public sealed class ServiceHost<TProgram>(Servers servers, IReadOnlyDictionary<s
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("ConnectionStrings:postgres", servers.Postgres);
-        builder.UseSetting("ConnectionStrings:rabbitmq", servers.RabbitMq);
-        builder.UseSetting("ConnectionStrings:redis", servers.Redis);
-        builder.UseSetting("Auth:SigningKey", SigningKey);
-        builder.UseSetting("Messaging:RetryCooldownMilliseconds:0", "50");
-        builder.UseSetting("Messaging:RetryCooldownMilliseconds:1", "100");
-        builder.UseSetting("Messaging:ScheduledPolling", "00:00:00.500");
-        builder.UseSetting("Messaging:StaleNodeTimeout", "00:00:05");
-        builder.UseSetting("Bootstrap:Admin:Email", AdminEmail);
-        builder.UseSetting("Bootstrap:Admin:Password", AdminPassword);
-        builder.UseSetting("Webhooks:RetryDelayMilliseconds:0", "200");
-        builder.UseSetting("Webhooks:RetryDelayMilliseconds:1", "400");
-        // Every in-process request comes from one address: keep the per-IP budget out of the way
-        // (the per-IP-and-slug limit stays at its default, and has its own test).
-        builder.UseSetting("RateLimits:EventsPerIpPerMinute", "100000");
-        builder.UseSetting("RateLimits:LeadReadsPerIpPerMinute", "100000");
-        builder.UseSetting("RateLimits:SignInsPerIpPerMinute", "100000");
-        builder.UseSetting("WhatsApp:AppSecret", MetaAppSecret);
-        builder.UseSetting("WhatsApp:VerifyToken", MetaVerifyToken);
-        builder.UseSetting("WhatsApp:RetryDelayMilliseconds:0", "200");
-        builder.UseSetting("WhatsApp:RetryDelayMilliseconds:1", "400");
-        builder.UseSetting("RateLimits:TrackingPerIpPerMinute", "100000");
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in Settings(servers).Concat(settings ?? new Dictionary<string, string?>()))
         {
             builder.UseSetting(key, value);
         }
     }
+
+    /// <summary>
+    /// The configuration every test host gets; a service started as its own process (Faults.Tests)
+    /// gets the same as environment variables.
+    /// </summary>
+    public static Dictionary<string, string?> Settings(Servers servers) => new()
+    {
+        ["ConnectionStrings:postgres"] = servers.Postgres,
+        ["ConnectionStrings:rabbitmq"] = servers.RabbitMq,
+        ["ConnectionStrings:redis"] = servers.Redis,
+        ["Auth:SigningKey"] = SigningKey,
+        ["Messaging:RetryCooldownMilliseconds:0"] = "50",
+        ["Messaging:RetryCooldownMilliseconds:1"] = "100",
+        ["Messaging:ScheduledPolling"] = "00:00:00.500",
+        ["Messaging:StaleNodeTimeout"] = "00:00:05",
+        ["Bootstrap:Admin:Email"] = AdminEmail,
+        ["Bootstrap:Admin:Password"] = AdminPassword,
+        ["Webhooks:RetryDelayMilliseconds:0"] = "200",
+        ["Webhooks:RetryDelayMilliseconds:1"] = "400",
+        // Every in-process request comes from one address: keep the per-IP budget out of the way
+        // (the per-IP-and-slug limit stays at its default, and has its own test).
+        ["RateLimits:EventsPerIpPerMinute"] = "100000",
+        ["RateLimits:LeadReadsPerIpPerMinute"] = "100000",
+        ["RateLimits:SignInsPerIpPerMinute"] = "100000",
+        ["WhatsApp:AppSecret"] = MetaAppSecret,
+        ["WhatsApp:VerifyToken"] = MetaVerifyToken,
+        ["WhatsApp:RetryDelayMilliseconds:0"] = "200",
+        ["WhatsApp:RetryDelayMilliseconds:1"] = "400",
+        ["RateLimits:TrackingPerIpPerMinute"] = "100000",
+    };
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
