@@ -63,7 +63,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     public FuzzRequest Make(int n)
     {
-        var random = new Random(HashCode.Combine(seed, n) ^ (seed * 31 + n));
+        // Not HashCode.Combine: its seed changes with every process, and a case must replay.
+        var random = new Random(unchecked(seed * 1_000_003 + n));
         var endpoints = Endpoints;
         var pick = random.Next(endpoints.Sum(e => e.Weight));
         foreach (var (weight, make) in endpoints)
@@ -172,7 +173,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     private FuzzRequest LeadRead(Random r, int n)
     {
-        var id = r.Next(3) switch { 0 => Guid.NewGuid().ToString(), 1 => Uri.EscapeDataString(RandomText(r, r.Next(1, 300))), _ => new Guid(RandomBytes(r, 16)).ToString("N") };
+        var id = r.Next(3) switch { 0 => RandomGuid(r).ToString(), 1 => Uri.EscapeDataString(RandomText(r, r.Next(1, 300))), _ => RandomGuid(r).ToString("N") };
         return new FuzzRequest(n, "runtime", HttpMethod.Get, $"/api/runtime/leads/{id}/", null, null, [], "unknown lead id", MustBeRejected: true);
     }
 
@@ -245,7 +246,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         {
             switch (r.Next(4))
             {
-                case 0: workspace = Guid.NewGuid().ToString(); mutations.Add("unknown workspace"); break;
+                case 0: workspace = RandomGuid(r).ToString(); mutations.Add("unknown workspace"); break;
                 case 1: workspace = Uri.EscapeDataString(RandomText(r, r.Next(1, 60))); mutations.Add("workspace not a uuid"); break;
                 case 2: headers.Add(new("X-Funnels-Token", RandomToken(r, r.Next(0, 80)))); mutations.Add("wrong token"); break;
                 default: if (BadSignature(r, bytes, mutations) is { } bad) headers.Add(new("X-Funnels-Signature", bad)); break;
@@ -491,6 +492,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
     /// <summary>Printable ASCII without CR/LF: what an HTTP header can carry.</summary>
     private static string RandomToken(Random r, int length) =>
         string.Concat(Enumerable.Range(0, length).Select(_ => (char)r.Next(33, 127)));
+
+    internal static Guid RandomGuid(Random r) => new(RandomBytes(r, 16));
 
     private static byte[] RandomBytes(Random r, int length)
     {

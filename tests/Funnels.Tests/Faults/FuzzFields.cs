@@ -97,9 +97,9 @@ public sealed class Field
     [
         .. Missing(required), .. WrongTypes(),
         r => Set("not-a-uuid-" + r.Next(), "not a uuid"),
-        r => Set(System.Guid.NewGuid().ToString()[..r.Next(1, 35)], "a cut uuid"),
+        r => Set(FuzzBodies.RandomGuid(r).ToString()[..r.Next(1, 35)], "a cut uuid"),
         .. required ? [Blank()] : Array.Empty<Func<Random, (JsonNode?, bool, string)>>(),
-        .. unknownBreaks ? new Func<Random, (JsonNode?, bool, string)>[] { _ => Set(System.Guid.NewGuid().ToString(), "unknown") } : [],
+        .. unknownBreaks ? new Func<Random, (JsonNode?, bool, string)>[] { r => Set(FuzzBodies.RandomGuid(r).ToString(), "unknown") } : [],
     ]);
 
     /// <summary>A client's id: numbers are fine (their digits are the id), other types, odd characters and length are not.</summary>
