@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Funnels.ServiceDefaults.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -38,6 +40,10 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         // A database outage or an exhausted pool is 503 + Retry-After, not a 500 (UseExceptionHandler below).
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
+        // Binding failures reach the exception handler in every environment (not only in
+        // Development), where BadRequestProblems answers them as 4xx problem details.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestProblems>();
         builder.Services.AddOpenApi();
         return builder;
     }

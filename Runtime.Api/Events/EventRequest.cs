@@ -25,6 +25,8 @@ public static class EventRequestReader
 {
     public const int MaxBodyBytes = 64 * 1024;
 
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     public static async Task<(EventRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         if (http.ContentLength > MaxBodyBytes)
@@ -43,6 +45,11 @@ public static class EventRequestReader
             }
         }
 
+        // JsonDocument checks UTF-8 only in the strings it is asked to read: check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+        {
+            return (null, Invalid(new() { ["body"] = ["is not valid UTF-8"] }));
+        }
         JsonDocument document;
         try
         {
@@ -100,7 +107,7 @@ public static class EventRequestReader
         DateTimeOffset? startedAt = null;
         if (payload.TryGetProperty("form_started_at", out var started) && started.ValueKind != JsonValueKind.Null)
         {
-            if (started.ValueKind == JsonValueKind.Number && started.TryGetInt64(out var ms) && ms > 0)
+            if (started.ValueKind == JsonValueKind.Number && started.TryGetInt64(out var ms) && ms > 0 && ms <= MaxUnixMilliseconds)
             {
                 startedAt = DateTimeOffset.FromUnixTimeMilliseconds(ms);
             }

@@ -67,6 +67,11 @@ public static class MetaWebhookApi
         {
             payload = new UTF8Encoding(false, true).GetString(body);
             using var document = JsonDocument.Parse(payload);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                // Meta always sends an object; anything else is no delivery, even when signed.
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["must be a JSON object (a WhatsApp Cloud API delivery)"] });
+            }
             phoneNumberIds = PhoneNumberIdsOf(document.RootElement);
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException)

@@ -27,6 +27,11 @@ public static class JsonBody
             }
         }
         var raw = buffer.ToArray();
+        // JsonDocument checks UTF-8 only in the strings it is asked to read: check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(raw))
+        {
+            return (default, raw, Invalid(new() { ["body"] = ["is not valid UTF-8"] }));
+        }
         try
         {
             using var document = JsonDocument.Parse(raw, new JsonDocumentOptions { MaxDepth = 16 });
@@ -96,7 +101,11 @@ public sealed class FieldReader(JsonElement element, string prefix, Dictionary<s
         var value = Raw(name);
         if (value.ValueKind == JsonValueKind.Number)
         {
-            return value.GetRawText();
+            // A number's digits are the id, held to the same rule as a string id.
+            var digits = value.GetRawText();
+            if (Ids.IsValid(digits)) return digits;
+            Fail(name, Ids.Rule);
+            return null;
         }
         var text = Text(name, required, 128);
         if (text is not null && !Ids.IsValid(text))
@@ -149,7 +158,7 @@ public sealed class FieldReader(JsonElement element, string prefix, Dictionary<s
         {
             case JsonValueKind.Undefined or JsonValueKind.Null:
                 return null;
-            case JsonValueKind.Number when value.TryGetInt64(out var ms) && ms > 0:
+            case JsonValueKind.Number when value.TryGetInt64(out var ms) && ms > 0 && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds():
                 return DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
             case JsonValueKind.String when DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at):
                 return at.UtcDateTime;

@@ -52,7 +52,10 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
     public static string NewWaId() => "57" + Random.Shared.NextInt64(3_000_000_000, 3_999_999_999);
 
     /// <summary>One delivery batching the given messages (each: from, and the message object).</summary>
-    public string Delivery(params (string From, JsonObject Message)[] messages)
+    public string Delivery(params (string From, JsonObject Message)[] messages) => DeliveryTo(PhoneNumberId, messages);
+
+    /// <summary>One delivery to the given phone-number id batching the given messages.</summary>
+    public static string DeliveryTo(string phoneNumberId, params (string From, JsonObject Message)[] messages)
     {
         var contacts = new JsonArray(messages.Select(m => m.From).Distinct()
             .Select(from => (JsonNode)new JsonObject { ["profile"] = new JsonObject { ["name"] = "Ana" }, ["wa_id"] = from }).ToArray());
@@ -76,7 +79,7 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
                     ["value"] = new JsonObject
                     {
                         ["messaging_product"] = "whatsapp",
-                        ["metadata"] = new JsonObject { ["display_phone_number"] = "15550100", ["phone_number_id"] = PhoneNumberId },
+                        ["metadata"] = new JsonObject { ["display_phone_number"] = "15550100", ["phone_number_id"] = phoneNumberId },
                         ["contacts"] = contacts,
                         ["messages"] = list,
                     },
