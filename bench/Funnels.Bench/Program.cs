@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Funnels.AppHost.Hosting;
+using Funnels.Bench;
+
+// Starts the whole topology through the AppHost library (services as their own processes),
+// loads it over loopback from this process with bounded loops, and prints the results table.
+//   dotnet bench/Funnels.Bench/bin/Release/net10.0/Funnels.Bench.dll [--runs N] [--quick] [--out FILE]
+var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(3);
+var quick = args.Contains("--quick");
+var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+var sizes = quick ? BenchSizes.Quick : BenchSizes.Full;
+var loadAtStart = Machine.LoadAverage();
+
+try
+{
+    await using var graph = await FakeGraphApi.StartAsync();
+    Progress("starting the topology (PostgreSQL, RabbitMQ, Redis, the services)");
+    await using var topology = await BenchTopology.StartAsync(graph.BaseUrl);
+    await using var memory = new ServiceMemory(topology.App);
+    var machine = await Machine.DescribeAsync(topology.Database, loadAtStart);
+
+    var rounds = new List<Figures>();
+    var errors = new List<string>();
+    for (var run = 1; run <= runs; run++)
+    {
+        var figures = new Figures();
+        var workspace = await topology.WorkspaceAsync($"bench-{run}");
+        async Task Step(string name, Func<Task> scenario)
+        {
+            var clock = Stopwatch.StartNew();
+            Progress($"run {run}/{runs}: {name}");
+            try
+            {
+                await scenario();
+            }
+            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or Npgsql.NpgsqlException or TaskCanceledException)
+            {
+                errors.Add($"run {run}, {name}: {e.Message}");
+                Progress($"  failed: {e.Message}");
+            }
+            Progress($"  {clock.Elapsed.TotalSeconds:0.0} s");
+            // Let what the scenario queued (LeadCaptured, links, sends) drain before the next one.
+            await Task.Delay(TimeSpan.FromSeconds(quick ? 1 : 3));
+        }
+
+        await Step("lead capture + pgbench", () => LeadCaptureBench.RunAsync(workspace, sizes, figures));
+        await Step("tracking collect", () => TrackingBench.CollectAsync(workspace, sizes, figures));
+        await Step("link latency + mixed run", () => TrackingBench.LinkAsync(workspace, sizes, figures));
+        await Step("trigger burst, 1 worker", () => WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst1"));
+        await Step("trigger burst, 2 workers", async () =>
+        {
+            await topology.App.StartResourceAsync(BenchTopology.SecondWorker);
+            await topology.App.WaitForResourceHealthyAsync(BenchTopology.SecondWorker);
+            try
+            {
+                await WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst2");
+            }
+            finally
+            {
+                await topology.App.StopResourceAsync(BenchTopology.SecondWorker);
+            }
+        });
+        await Step("wait lateness", () => WhatsAppBench.WaitsAsync(workspace, sizes, figures));
+        rounds.Add(figures);
+    }
+
+    var table = Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors);
+    Console.WriteLine(table);
+    if (output is not null)
+    {
+        await File.WriteAllTextAsync(output, table);
+    }
+    return errors.Count == 0 ? 0 : 1;
+}
+catch (Exception e) when (e is SetupException or ResourceStartException)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    return 2;
+}
+
+static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
