@@ -15,7 +15,9 @@ public static partial class Pgbench
         INSERT INTO bench.pgbench_leads (id, email, form_data) VALUES (gen_random_uuid(), 'p' || random() || '@bench.test', '{"email": "ana@bench.test", "name": "Ana", "plan": "basic"}');
         """;
 
-    public static async Task<double> InsertsPerSecondAsync(string connectionString, int clients, TimeSpan duration)
+    public sealed record Result(double PerSecond, long Transactions);
+
+    public static async Task<Result> InsertsAsync(string connectionString, int clients, TimeSpan duration)
     {
         await using (var dataSource = NpgsqlDataSource.Create(connectionString))
         {
@@ -49,8 +51,9 @@ public static partial class Pgbench
             var errors = process.StandardError.ReadToEndAsync();
             await process.WaitForExitAsync();
             var tps = Tps().Match(await output);
-            return tps.Success
-                ? double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture)
+            var transactions = Transactions().Match(await output);
+            return tps.Success && transactions.Success
+                ? new Result(double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(transactions.Groups[1].Value, CultureInfo.InvariantCulture))
                 : throw new InvalidOperationException($"pgbench exited {process.ExitCode}: {await output}{await errors}");
         }
         finally
@@ -61,4 +64,7 @@ public static partial class Pgbench
 
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
     private static partial Regex Tps();
+
+    [GeneratedRegex(@"number of transactions actually processed: ([0-9]+)")]
+    private static partial Regex Transactions();
 }

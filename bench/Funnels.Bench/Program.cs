@@ -40,7 +40,10 @@ try
             }
             Progress($"  {clock.Elapsed.TotalSeconds:0.0} s");
             // Let what the scenario queued (LeadCaptured, links, sends) drain before the next one.
-            await Task.Delay(TimeSpan.FromSeconds(quick ? 1 : 3));
+            if (!await Quiet.UntilDrainedAsync(topology.Database, TimeSpan.FromSeconds(60)))
+            {
+                Progress("  messages still pending after 60 s; going on");
+            }
         }
 
         await Step("lead capture + pgbench", () => LeadCaptureBench.RunAsync(workspace, sizes, figures));

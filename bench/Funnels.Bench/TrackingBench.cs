@@ -17,8 +17,15 @@ public static class TrackingBench
         using var client = workspace.Topology.Client("tracking-api");
         var batch = sizes.PageViewsPerBatch;
         await Load.ClosedAsync(sizes.Clients, sizes.Warmup, _ => PageViewsAsync(client, workspace.Id, "warm-" + Guid.NewGuid(), Guid.NewGuid().ToString(), 1));
+        var app = workspace.Topology.App;
+        var work = await DatabaseWork.ReadAsync(workspace.Topology.Database);
+        var before = CpuMeter.Snapshot(app);
         var single = await Load.ClosedAsync(sizes.Clients, sizes.Collect, _ => PageViewsAsync(client, workspace.Id, "v-" + Guid.NewGuid(), Guid.NewGuid().ToString(), 1));
+        figures.AddCpu("collect", before, CpuMeter.Snapshot(app), single.Succeeded);
+        figures.AddDatabaseWork("collect", work, await DatabaseWork.ReadAsync(workspace.Topology.Database), single.Succeeded);
+        before = CpuMeter.Snapshot(app);
         var batched = await Load.ClosedAsync(sizes.Clients, sizes.Collect, _ => PageViewsAsync(client, workspace.Id, "v-" + Guid.NewGuid(), Guid.NewGuid().ToString(), batch));
+        figures.AddCpu("collect_batched", before, CpuMeter.Snapshot(app), batched.Succeeded * batch);
         figures["collect.single"] = single.PerSecond;
         figures["collect.batched"] = batched.PerSecond * batch;
         figures["collect.failed"] = single.Failed + batched.Failed;
