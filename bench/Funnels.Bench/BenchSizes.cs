@@ -15,7 +15,7 @@ public sealed record BenchSizes
     public int MixedVisitors { get; init; } = 200;
     public int BurstClicks { get; init; } = 10_000;
     public int ClicksPerDelivery { get; init; } = 100;
-    public TimeSpan BurstTimeout { get; init; } = TimeSpan.FromSeconds(90);
+    public TimeSpan BurstTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public int Waits { get; init; } = 2_000;
     public int WaitSeconds { get; init; } = 5;
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(90);

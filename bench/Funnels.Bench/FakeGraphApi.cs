@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Funnels.Bench;
@@ -23,6 +25,7 @@ public sealed class FakeGraphApi : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         app = builder.Build();
         app.MapPost("/{phoneNumberId}/messages", async (string phoneNumberId, HttpRequest request) =>
         {
@@ -48,4 +51,13 @@ public sealed class FakeGraphApi : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => app.DisposeAsync();
+
+    /// <summary>The bench process keeps Ctrl+C and SIGTERM (exiting stops the topology); the
+    /// default console lifetime would take them to stop only this fake.</summary>
+    private sealed class NoLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -4,10 +4,12 @@ using Funnels.Bench;
 
 // Starts the whole topology through the AppHost library (services as their own processes),
 // loads it over loopback from this process with bounded loops, and prints the results table.
-//   dotnet bench/Funnels.Bench/bin/Release/net10.0/Funnels.Bench.dll [--runs N] [--quick] [--out FILE]
+//   dotnet bench/Funnels.Bench/bin/Release/net10.0/Funnels.Bench.dll [--runs N] [--quick] [--only a,b] [--out FILE]
 var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(3);
 var quick = args.Contains("--quick");
 var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+// --only lead,collect,link,burst1,burst2,waits: just those scenarios (to look at one figure again).
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
 var sizes = quick ? BenchSizes.Quick : BenchSizes.Full;
 var loadAtStart = Machine.LoadAverage();
 
@@ -25,8 +27,12 @@ try
     {
         var figures = new Figures();
         var workspace = await topology.WorkspaceAsync($"bench-{run}");
-        async Task Step(string name, Func<Task> scenario)
+        async Task Step(string key, string name, Func<Task> scenario)
         {
+            if (only is not null && !only.Contains(key))
+            {
+                return;
+            }
             var clock = Stopwatch.StartNew();
             Progress($"run {run}/{runs}: {name}");
             try
@@ -46,11 +52,11 @@ try
             }
         }
 
-        await Step("lead capture + pgbench", () => LeadCaptureBench.RunAsync(workspace, sizes, figures));
-        await Step("tracking collect", () => TrackingBench.CollectAsync(workspace, sizes, figures));
-        await Step("link latency + mixed run", () => TrackingBench.LinkAsync(workspace, sizes, figures));
-        await Step("trigger burst, 1 worker", () => WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst1"));
-        await Step("trigger burst, 2 workers", async () =>
+        await Step("lead", "lead capture + pgbench", () => LeadCaptureBench.RunAsync(workspace, sizes, figures));
+        await Step("collect", "tracking collect", () => TrackingBench.CollectAsync(workspace, sizes, figures));
+        await Step("link", "link latency + mixed run", () => TrackingBench.LinkAsync(workspace, sizes, figures));
+        await Step("burst1", "trigger burst, 1 worker", () => WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst1"));
+        await Step("burst2", "trigger burst, 2 workers", async () =>
         {
             await topology.App.StartResourceAsync(BenchTopology.SecondWorker);
             await topology.App.WaitForResourceHealthyAsync(BenchTopology.SecondWorker);
@@ -63,16 +69,16 @@ try
                 await topology.App.StopResourceAsync(BenchTopology.SecondWorker);
             }
         });
-        await Step("wait lateness", () => WhatsAppBench.WaitsAsync(workspace, sizes, figures));
+        await Step("waits", "wait lateness", () => WhatsAppBench.WaitsAsync(workspace, sizes, figures));
         rounds.Add(figures);
+        // The table so far after every run: a long run stopped early still leaves its figures.
+        if (output is not null)
+        {
+            await File.WriteAllTextAsync(output, Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors));
+        }
     }
 
-    var table = Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors);
-    Console.WriteLine(table);
-    if (output is not null)
-    {
-        await File.WriteAllTextAsync(output, table);
-    }
+    Console.WriteLine(Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors));
     return errors.Count == 0 ? 0 : 1;
 }
 catch (Exception e) when (e is SetupException or ResourceStartException)

@@ -37,6 +37,7 @@ public static class Report
         foreach (var (label, workers) in new[] { ("burst1", "1 worker"), ("burst2", "2 workers") })
         {
             var seconds = m.Of($"{label}.seconds");
+            var stopped = m.Of($"{label}.backlog_stopped") == 0 ? " (pausing the flow afterwards timed out, so its backlog ran into the next scenario)" : "";
             var rate = m.Of($"{label}.sends_per_s");
             var time = double.IsPositiveInfinity(seconds)
                 ? $"not drained within {S(sizes.BurstTimeout.TotalSeconds)}: {N(m.Of($"{label}.first_sends"))} first sends at {N(rate, 1)}/s (all {N(sizes.BurstClicks)} ≈ {S(sizes.BurstClicks / rate)} at that rate)"

@@ -34,11 +34,12 @@ public static class WhatsAppBench
         // Not drained within the bound: no time (the table says so) but the rate reached.
         figures[$"{label}.seconds"] = burst.Drained?.TotalSeconds ?? double.PositiveInfinity;
         figures[$"{label}.sends_per_s"] = burst.FirstSends / (burst.Drained ?? sizes.BurstTimeout).TotalSeconds;
+        figures[$"{label}.backlog_stopped"] = burst.BacklogStopped ? 1 : 0;
         figures[$"{label}.executors"] = await Sql.CountAsync(workspace.Topology.Database,
             "SELECT count(DISTINCT executed_by) FROM messaging.flow_runs WHERE flow_id = @flow", ("flow", burst.Flow));
     }
 
-    private sealed record Burst(Guid Flow, TimeSpan Acknowledged, TimeSpan? Drained, int FirstSends, int FailedDeliveries);
+    private sealed record Burst(Guid Flow, TimeSpan Acknowledged, TimeSpan? Drained, int FirstSends, int FailedDeliveries, bool BacklogStopped);
 
     /// <summary>Posts the clicks (a flow whose first node sends) and waits, bounded, until every contact got its first send.</summary>
     private static async Task<Burst> DrainAsync(BenchWorkspace workspace, FakeGraphApi graph, int count, BenchSizes sizes)
@@ -55,12 +56,9 @@ public static class WhatsAppBench
         var acknowledged = clock.Elapsed;
         var drained = await Load.UntilAsync(() => Task.FromResult(graph.FirstSends(phoneNumberId).Count >= clicks.Length), sizes.BurstTimeout, TimeSpan.FromMilliseconds(200));
         var sends = graph.FirstSends(phoneNumberId);
-        if (!drained)
-        {
-            // Out of time: pause the flow so the rest of the backlog is skipped instead of loading the next scenario.
-            await PauseAsync(workspace, flow, phoneNumberId, "Join now", definition);
-        }
-        return new Burst(flow, acknowledged, drained ? sends.Values.Max() - started : null, sends.Count, failed);
+        // Out of time: pause the flow so the rest of the backlog is skipped instead of loading the next scenario.
+        var paused = drained || await PauseAsync(workspace, flow, phoneNumberId, "Join now", definition);
+        return new Burst(flow, acknowledged, drained ? sends.Values.Max() - started : null, sends.Count, failed, paused);
     }
 
     public static async Task WaitsAsync(BenchWorkspace workspace, BenchSizes sizes, Figures figures)
@@ -132,11 +130,21 @@ public static class WhatsAppBench
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
     }
 
-    /// <summary>An operator's way to stop a backlog: triggers of a paused flow are skipped, not run.</summary>
-    private static async Task PauseAsync(BenchWorkspace workspace, Guid flow, string phoneNumberId, string phrase, string definition)
+    /// <summary>An operator's way to stop a backlog: triggers of a paused flow are skipped, not run.
+    /// Under a burst the update can time out (it waits for the flow row behind the runs being
+    /// inserted): then the backlog runs on, and the figures say so.</summary>
+    private static async Task<bool> PauseAsync(BenchWorkspace workspace, Guid flow, string phoneNumberId, string phrase, string definition)
     {
         using var worker = workspace.Worker();
-        await Http.EnsureAsync(await worker.PutAsync($"/api/messaging/flows/{flow}", Http.JsonBody(FlowBody(phoneNumberId, phrase, definition, "paused"))));
+        try
+        {
+            using var response = await worker.PutAsync($"/api/messaging/flows/{flow}", Http.JsonBody(FlowBody(phoneNumberId, phrase, definition, "paused")));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
     }
 
     private static string FlowBody(string phoneNumberId, string phrase, string definition, string status) => new JsonObject
