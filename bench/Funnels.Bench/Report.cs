@@ -52,7 +52,7 @@ public static class Report
         Row(text, "peak RSS (VmHWM) of each service process over all runs",
             string.Join(" · ", peaksKb.OrderBy(p => p.Key).Select(p => $"{p.Key} {N(p.Value / 1024.0)} MB")), "", "");
         text.AppendLine();
-        text.AppendLine("Ratios: measured ÷ limit for throughput (higher is better); measured ÷ target for times (below 1 meets it).");
+        text.AppendLine("Ratios: measured ÷ limit for throughput (higher is better); measured ÷ target for times (below 1 meets it). A median leaves out runs without the figure (— under \"Every run\").");
         text.AppendLine($"Failed requests (median per run): lead capture {N(m.Of("lead.saturation_failed"))} at saturation, {N(m.Of("lead.open_failed"))} open loop; " +
                         $"collect {N(m.Of("collect.failed"))}; link {N(m.Of("link.failed"))} (sessions left unlinked {N(m.Of("link.unlinked_sessions"))}); mixed {N(m.Of("mixed.failed"))}; " +
                         $"Meta deliveries {N(m.Of("burst1.failed_deliveries") + m.Of("burst2.failed_deliveries") + m.Of("wait.failed_deliveries"))}.");
