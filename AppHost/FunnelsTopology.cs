@@ -14,7 +14,9 @@ public static class FunnelsTopology
 {
     public const string AdminEmail = "admin@funnels.local";
 
-    public static FunnelsResources AddFunnels(this DistributedApplicationBuilder builder)
+    /// <param name="messagingWorkers">Messaging.Worker instances: the first is <c>messaging-worker</c>, the
+    /// others <c>messaging-worker-2</c>, … on ports of their own (the benchmark drains bursts with two).</param>
+    public static FunnelsResources AddFunnels(this DistributedApplicationBuilder builder, int messagingWorkers = 1)
     {
         // Secrets generated on the first run and kept in <DataRoot>/secrets.json (or set
         // Parameters__<name>): the key every service checks admin bearer tokens with, and the
@@ -51,12 +53,17 @@ public static class FunnelsTopology
             .WithReference(redis).WaitFor(redis);
 
         // Messaging worker: triggers, flows, scheduled steps, outbound webhooks, payouts.
-        var messagingWorker = builder.AddProject("messaging-worker", "Messaging.Worker")
-            .WithHttpEndpoint(port: DefaultPorts.MessagingWorker)
+        ResourceBuilder<ProjectResource> AddMessagingWorker(string name, int? port) => builder.AddProject(name, "Messaging.Worker")
+            .WithHttpEndpoint(port)
             .WithEnvironment("Postgres__MaxPoolSize", "80")
             .WithReference(postgres).WaitFor(postgres)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(redis).WaitFor(redis);
+        var messagingWorker = AddMessagingWorker("messaging-worker", DefaultPorts.MessagingWorker);
+        for (var instance = 2; instance <= messagingWorkers; instance++)
+        {
+            AddMessagingWorker($"messaging-worker-{instance}", port: null);
+        }
 
         // Admin panel: reads and writes through the APIs, so it starts once they are healthy.
         builder.AddProject("admin-web", "Admin.Web")

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Funnels.AppHost.Hosting;
+using Funnels.Bench;
+
+// Starts the whole topology through the AppHost library (services as their own processes),
+// loads it over loopback from this process with bounded loops, and prints the results table.
+//   dotnet bench/Funnels.Bench/bin/Release/net10.0/Funnels.Bench.dll [--runs N] [--quick] [--only a,b] [--out FILE]
+var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(3);
+var quick = args.Contains("--quick");
+var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+// --only lead,collect,link,burst1,burst2,waits: just those scenarios (to look at one figure again).
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
+var sizes = quick ? BenchSizes.Quick : BenchSizes.Full;
+var loadAtStart = Machine.LoadAverage();
+
+try
+{
+    await using var graph = await FakeGraphApi.StartAsync();
+    Progress("starting the topology (PostgreSQL, RabbitMQ, Redis, the services)");
+    await using var topology = await BenchTopology.StartAsync(graph.BaseUrl);
+    await using var memory = new ServiceMemory(topology.App);
+    var machine = await Machine.DescribeAsync(topology.Database, loadAtStart);
+
+    var rounds = new List<Figures>();
+    var errors = new List<string>();
+    for (var run = 1; run <= runs; run++)
+    {
+        var figures = new Figures();
+        var workspace = await topology.WorkspaceAsync($"bench-{run}");
+        async Task Step(string key, string name, Func<Task> scenario)
+        {
+            if (only is not null && !only.Contains(key))
+            {
+                return;
+            }
+            var clock = Stopwatch.StartNew();
+            Progress($"run {run}/{runs}: {name}");
+            try
+            {
+                await scenario();
+            }
+            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or Npgsql.NpgsqlException or TaskCanceledException)
+            {
+                errors.Add($"run {run}, {name}: {e.Message}");
+                Progress($"  failed: {e.Message}");
+            }
+            Progress($"  {clock.Elapsed.TotalSeconds:0.0} s");
+            // Let what the scenario queued (LeadCaptured, links, sends) drain before the next one.
+            if (!await Quiet.UntilDrainedAsync(topology.Database, TimeSpan.FromSeconds(60)))
+            {
+                Progress("  messages still pending after 60 s; going on");
+            }
+        }
+
+        await Step("lead", "lead capture + pgbench", () => LeadCaptureBench.RunAsync(workspace, sizes, figures));
+        await Step("collect", "tracking collect", () => TrackingBench.CollectAsync(workspace, sizes, figures));
+        await Step("link", "link latency + mixed run", () => TrackingBench.LinkAsync(workspace, sizes, figures));
+        await Step("burst1", "trigger burst, 1 worker", () => WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst1"));
+        await Step("burst2", "trigger burst, 2 workers", async () =>
+        {
+            await topology.App.StartResourceAsync(BenchTopology.SecondWorker);
+            await topology.App.WaitForResourceHealthyAsync(BenchTopology.SecondWorker);
+            try
+            {
+                await WhatsAppBench.BurstAsync(workspace, graph, sizes, figures, "burst2");
+            }
+            finally
+            {
+                await topology.App.StopResourceAsync(BenchTopology.SecondWorker);
+            }
+        });
+        await Step("waits", "wait lateness", () => WhatsAppBench.WaitsAsync(workspace, sizes, figures));
+        rounds.Add(figures);
+        // The table so far after every run: a long run stopped early still leaves its figures.
+        if (output is not null)
+        {
+            await File.WriteAllTextAsync(output, Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors));
+        }
+    }
+
+    Console.WriteLine(Report.Render(machine, sizes, quick, rounds, memory.PeaksKb, errors));
+    return errors.Count == 0 ? 0 : 1;
+}
+catch (Exception e) when (e is SetupException or ResourceStartException)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    return 2;
+}
+
+static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
