@@ -75,7 +75,8 @@ public static class FlowsApi
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var current = await connection.QuerySingleOrDefaultAsync<int?>(
-            "SELECT version FROM messaging.flows WHERE id = @id AND workspace_id = @workspace FOR UPDATE", new { id, workspace }, transaction);
+            // NO KEY: new runs hold a key-share lock on the flow (foreign key), so pausing a flow mid-burst must not wait on them.
+            "SELECT version FROM messaging.flows WHERE id = @id AND workspace_id = @workspace FOR NO KEY UPDATE", new { id, workspace }, transaction);
         if (current is null) return TypedResults.NotFound();
         var changed = await connection.ExecuteScalarAsync<bool>(
             "SELECT definition <> @Definition::jsonb FROM messaging.flow_versions WHERE flow_id = @id AND version = @current", new { id, current, input.Definition }, transaction);
