@@ -42,6 +42,10 @@ public static class PayoutStates
 
 public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
 
+/// <summary>Kind "conversion" (one conversion's commission) or "traffic" (a period's clicks or impressions: no conversion).</summary>
 public sealed record Commission(
-    Guid Id, string ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
-    bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout);
+    Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
+    bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout, string Kind = "conversion", long? Events = null, DateTime? PeriodEndsAt = null)
+{
+    public bool IsTraffic => Kind == "traffic";
+}

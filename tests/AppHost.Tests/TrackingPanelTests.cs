@@ -106,6 +106,10 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await page.GetByLabel("Percent, or amount in COP").FillAsync("10");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
         await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("10 % of the conversion value");
+        await page.GetByLabel("Kind").SelectOptionAsync("per_click");
+        await page.GetByLabel("Percent, or amount in COP").FillAsync("100");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("per_click");
 
         // An owner creates the workspace's attribution key in the panel (shown once).
         var owner = await _panel.NewPageAsync();
@@ -131,14 +135,18 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         });
         Assert.True(conversion.IsSuccessStatusCode, await conversion.Content.ReadAsStringAsync());
 
-        await Panel.Eventually(page, async () => await page.Locator("#commission-owed").TextContentAsync() == "15,000.00 COP");
+        // 10 % of the conversion plus 100 COP for the click.
+        await Panel.Eventually(page, async () => await page.Locator("#commission-owed").TextContentAsync() == "15,100.00 COP");
         await Assertions.Expect(page.Locator("#conversions-total")).ToHaveTextAsync("1");
         await Assertions.Expect(page.Locator("#revenue")).ToHaveTextAsync("150,000.00 COP");
         await Assertions.Expect(page.Locator("#influencer-stats")).ToContainTextAsync("Ana " + tag);
         await Assertions.Expect(page.Locator("#conversions")).ToContainTextAsync("order-" + tag);
         await Panel.Eventually(page, async () => await page.Locator("#commissions").CountAsync() == 1);
         await Assertions.Expect(page.Locator("#commissions")).ToContainTextAsync("15,000.00 COP");
-        await Assertions.Expect(page.Locator("#commissions .status")).ToHaveTextAsync(new Regex("pending|scheduled"));
+        await Assertions.Expect(page.Locator("#commissions")).ToContainTextAsync("clicks: 1 (period to");
+        await Assertions.Expect(page.Locator("#commissions")).ToContainTextAsync("100.00 COP");
+        // The conversion's commission and the click period's, both waiting for their payout.
+        await Assertions.Expect(page.Locator("#commissions .status")).ToHaveTextAsync([new Regex("pending|scheduled"), new Regex("pending|scheduled")]);
         await Browser.ScreenshotAsync(page, "campaign-details");
 
         await page.Locator("#influencer-stats").GetByRole(AriaRole.Link, new() { Name = "Ana " + tag }).ClickAsync();
