@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Funnels.Admin.Pages.Campaigns;
 
-/// <summary>Payouts of conversion commissions by state: pending, scheduled (a durable message at the end of the refund window), paid, reversed.</summary>
+/// <summary>Payouts of conversion and of click/impression commissions by state: pending, scheduled (a durable message at the end of the refund window), paid, reversed.</summary>
 public sealed class PayoutsModel(IMessagingApi messaging) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? State { get; set; }
