@@ -18,7 +18,7 @@ public static class PostgresExtensions
     /// </summary>
     public static NpgsqlDataSource AddFunnelsPostgres(this IHostApplicationBuilder builder, string schema, Assembly migrationsAssembly)
     {
-        var connectionString = WithPoolCap(builder.Configuration.GetRequiredConnectionString(ConnectionName), builder.Configuration);
+        var connectionString = WithPoolSettings(builder.Configuration.GetRequiredConnectionString(ConnectionName), builder.Configuration);
         // Columns are snake_case, properties PascalCase: let Dapper map requested_at to RequestedAt.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
         var dataSource = new NpgsqlDataSourceBuilder(connectionString)
@@ -37,11 +37,21 @@ public static class PostgresExtensions
     /// <summary>
     /// Postgres:MaxPoolSize caps the service's pool (Npgsql's default is 100), so the services
     /// sharing one server, several instances each, stay under its max_connections together.
+    /// Postgres:MaxAutoPrepare: the same few statements run for every lead, click and message, and
+    /// PostgreSQL parsing and planning each one anew was a large share of its CPU (bench/README.md),
+    /// so Npgsql prepares a connection's most used statements (0 turns it off).
     /// </summary>
-    private static string WithPoolCap(string connectionString, IConfiguration configuration) =>
-        configuration.GetValue<int?>("Postgres:MaxPoolSize") is { } cap
-            ? new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = cap }.ConnectionString
-            : connectionString;
+    private static string WithPoolSettings(string connectionString, IConfiguration configuration)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (configuration.GetValue<int?>("Postgres:MaxPoolSize") is { } cap)
+        {
+            settings.MaxPoolSize = cap;
+        }
+        settings.MaxAutoPrepare = configuration.GetValue("Postgres:MaxAutoPrepare", 100);
+        settings.AutoPrepareMinUsages = 2;
+        return settings.ConnectionString;
+    }
 
     public static string GetRequiredConnectionString(this IConfiguration configuration, string name) =>
         configuration.GetConnectionString(name) is { Length: > 0 } value

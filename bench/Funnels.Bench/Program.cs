@@ -12,6 +12,7 @@ var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
 var sizes = quick ? BenchSizes.Quick : BenchSizes.Full;
 var loadAtStart = Machine.LoadAverage();
+var drainBound = TimeSpan.FromSeconds(300);
 
 try
 {
@@ -45,10 +46,17 @@ try
                 Progress($"  failed: {e.Message}");
             }
             Progress($"  {clock.Elapsed.TotalSeconds:0.0} s");
-            // Let what the scenario queued (LeadCaptured, links, sends) drain before the next one.
-            if (!await Quiet.UntilDrainedAsync(topology.Database, TimeSpan.FromSeconds(60)))
+            // Let what the scenario queued (LeadCaptured, links, sends) drain before the next one
+            // starts: a tail would load it. Bounded, and said in the table when it was not enough.
+            var drainClock = Stopwatch.StartNew();
+            if (!await Quiet.UntilDrainedAsync(topology.Database, drainBound))
             {
-                Progress("  messages still pending after 60 s; going on");
+                Progress($"  messages still pending after {drainBound.TotalSeconds:0} s; going on");
+                errors.Add($"run {run}, {name}: messages still pending {drainBound.TotalSeconds:0} s after it, so the next scenario started behind them");
+            }
+            else if (drainClock.Elapsed > TimeSpan.FromSeconds(1))
+            {
+                Progress($"  drained in {drainClock.Elapsed.TotalSeconds:0.0} s");
             }
         }
 

@@ -48,7 +48,7 @@ public static class Report
         }
         Row(text, $"wait lateness: {N(sizes.Waits)} runs with a {sizes.WaitSeconds} s delay, due → next step executed",
             $"p50 {Ms(m.Of("wait.p50"))} · p99 {Ms(m.Of("wait.p99"))} · max {Ms(m.Of("wait.max"))} ({N(m.Of("wait.resumed"))} resumed)",
-            "target p99 < 1 s (Wolverine's scheduled-message polling: every 1 s)", Times(m.Of("wait.p99"), 1000));
+            "target p99 < 1 s (the worker polls for due scheduled messages every 250 ms)", Times(m.Of("wait.p99"), 1000));
         Row(text, "peak RSS (VmHWM) of each service process over all runs",
             string.Join(" · ", peaksKb.OrderBy(p => p.Key).Select(p => $"{p.Key} {N(p.Value / 1024.0)} MB")), "", "");
         text.AppendLine();
