@@ -1,4 +1,5 @@
 using Funnels.AppHost.Hosting;
+using Npgsql;
 
 [assembly: AssemblyFixture(typeof(Funnels.Tests.Infrastructure.Servers))]
 
@@ -38,7 +39,15 @@ public sealed class Servers : IAsyncLifetime
     /// <summary>Stops a server (same port and data kept) for fault tests; StartAsync brings it back.</summary>
     public Task StopAsync(string resource) => App.StopResourceAsync(resource);
 
-    public Task StartAsync(string resource) => App.StartResourceAsync(resource);
+    public async Task StartAsync(string resource)
+    {
+        await App.StartResourceAsync(resource);
+        if (resource == "postgres")
+        {
+            // The tests' own pooled connections died with the old server; Npgsql finds out only on use.
+            NpgsqlConnection.ClearAllPools();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
