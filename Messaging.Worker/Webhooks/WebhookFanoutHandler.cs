@@ -10,7 +10,8 @@ namespace Funnels.Messaging.Webhooks;
 /// <summary>
 /// Turns a lead event into one recorded delivery per subscribed endpoint of its workspace, and
 /// a DeliverWebhook message for each, in one outbox transaction. The unique (endpoint, event,
-/// key) row makes a repeated LeadCaptured a no-op.
+/// key) row makes a repeated event a no-op. LeadCaptured is handled by LeadCapturedHandler,
+/// which calls <see cref="FanOutAsync"/> in its own transaction.
 /// </summary>
 public static class WebhookFanoutHandler
 {
@@ -19,27 +20,25 @@ public static class WebhookFanoutHandler
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static Task Handle(LeadCaptured message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
-        FanOutAsync(context, dataSource, message.WorkspaceId, LeadCapturedEvent, message.LeadId.ToString(), message, cancellationToken);
-
     public static Task Handle(LeadAdvanced message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
-        FanOutAsync(context, dataSource, message.WorkspaceId, LeadAdvancedEvent, $"{message.LeadId}:{message.StateVersion}", message, cancellationToken);
+        context.InOutboxTransactionAsync(dataSource,
+            transaction => FanOutAsync(transaction, context, message.WorkspaceId, LeadAdvancedEvent, $"{message.LeadId}:{message.StateVersion}", message),
+            cancellationToken);
 
-    private static Task FanOutAsync<T>(
-        IMessageContext context, NpgsqlDataSource dataSource, Guid workspaceId, string eventType, string eventKey, T data, CancellationToken cancellationToken) =>
-        context.InOutboxTransactionAsync(dataSource, async transaction =>
+    /// <summary>Records the deliveries of one event inside the caller's outbox transaction.</summary>
+    public static async Task FanOutAsync<T>(NpgsqlTransaction transaction, IMessageContext context, Guid workspaceId, string eventType, string eventKey, T data)
+    {
+        var body = JsonSerializer.Serialize(new { @event = eventType, occurred_at = DateTimeOffset.UtcNow, data }, Json);
+        var deliveries = await transaction.Connection!.QueryAsync<Guid>("""
+            INSERT INTO messaging.webhook_deliveries (id, endpoint_id, workspace_id, event_type, event_key, body)
+            SELECT gen_random_uuid(), e.id, e.workspace_id, @eventType, @eventKey, @body
+            FROM messaging.webhook_endpoints e WHERE e.workspace_id = @workspaceId AND e.active AND @eventType = ANY (e.events)
+            ON CONFLICT (endpoint_id, event_type, event_key) DO NOTHING
+            RETURNING id
+            """, new { workspaceId, eventType, eventKey, body }, transaction);
+        foreach (var delivery in deliveries)
         {
-            var body = JsonSerializer.Serialize(new { @event = eventType, occurred_at = DateTimeOffset.UtcNow, data }, Json);
-            var deliveries = await transaction.Connection!.QueryAsync<Guid>("""
-                INSERT INTO messaging.webhook_deliveries (id, endpoint_id, workspace_id, event_type, event_key, body)
-                SELECT gen_random_uuid(), e.id, e.workspace_id, @eventType, @eventKey, @body
-                FROM messaging.webhook_endpoints e WHERE e.workspace_id = @workspaceId AND e.active AND @eventType = ANY (e.events)
-                ON CONFLICT (endpoint_id, event_type, event_key) DO NOTHING
-                RETURNING id
-                """, new { workspaceId, eventType, eventKey, body }, transaction);
-            foreach (var delivery in deliveries)
-            {
-                await context.PublishAsync(new DeliverWebhook(delivery));
-            }
-        }, cancellationToken);
+            await context.PublishAsync(new DeliverWebhook(delivery));
+        }
+    }
 }

@@ -20,7 +20,6 @@ public static class EventsApi
 
     public static void MapEventsApi(this IEndpointRouteBuilder app)
     {
-        var limits = app.ServiceProvider.GetRequiredService<PublicLimits>();
         // Existing frontends post with a trailing slash; routing matches both spellings.
         app.MapPost("/api/runtime/events", Post)
             .WithTags("Public events")
@@ -32,8 +31,7 @@ public static class EventsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .RequireCors(CorsPolicy)
-            .RequireRateLimit(new RateLimit("events-ip", limits.EventsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
+            .RequireCors(CorsPolicy);
     }
 
     public static async Task<IResult> Post(
@@ -41,17 +39,23 @@ public static class EventsApi
         [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] EventMetrics metrics,
         [FromServices] PublicLimits limits, [FromServices] ILogger<EventRequest> logger, CancellationToken cancellationToken)
     {
+        // The body (at most 64 KiB) is read before the limits so that both, per address and per
+        // address and slug, cost one Redis round trip; a bad body still counts against the first.
         var (request, problem) = await EventRequestReader.ReadAsync(http.Request, cancellationToken);
+        var ip = RateLimitFilter.ClientIp(http);
+        var perIp = new RateLimitKey($"events-ip:{ip}", limits.EventsPerIpPerMinute, TimeSpan.FromMinutes(1));
+        var (limit, refused) = await limiter.TryAcquireAllAsync(request is null
+            ? [perIp]
+            : [perIp, new RateLimitKey($"events-slug:{ip}:{request.PublicationSlug}", limits.EventsPerIpAndSlugPerMinute, TimeSpan.FromMinutes(1))]);
+        if (!limit.Allowed)
+        {
+            return RateLimitFilter.TooManyRequests(http, limit, refused == 0
+                ? $"The limit of {limits.EventsPerIpPerMinute} requests per 60 s for 'events-ip' was reached"
+                : $"Too many events for '{request!.PublicationSlug}' from this address");
+        }
         if (request is null)
         {
             return problem!;
-        }
-
-        var limit = await limiter.TryAcquireAsync(
-            $"events-slug:{RateLimitFilter.ClientIp(http)}:{request.PublicationSlug}", limits.EventsPerIpAndSlugPerMinute, TimeSpan.FromMinutes(1));
-        if (!limit.Allowed)
-        {
-            return RateLimitFilter.TooManyRequests(http, limit, $"Too many events for '{request.PublicationSlug}' from this address");
         }
 
         var publication = await funnels.FindLiveAsync(request.PublicationSlug, cancellationToken);
@@ -95,9 +99,34 @@ public static class EventsApi
             return TypedResults.Accepted((string?)null, new EventOutcome(LeadWriter.Ignored, null, null));
         }
 
+        IResult result;
+        EventOutcome? outcome;
+        try
+        {
+            (result, outcome) = await Apply(http, messages, dataSource, publication, request, identity, idempotencyKey, cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // The funnel was deleted through another instance while this one still had it cached.
+            funnels.Forget();
+            return NotFound($"No published funnel has the slug '{request.PublicationSlug}'.");
+        }
+
+        // Counted once committed: a rolled-back event never happened.
+        if (outcome is not null)
+        {
+            metrics.Recorded(request.EventType, outcome.Status);
+        }
+        return result;
+    }
+
+    private static Task<(IResult, EventOutcome?)> Apply(
+        HttpContext http, IMessageContext messages, NpgsqlDataSource dataSource, LivePublication publication, EventRequest request,
+        LeadIdentity identity, string idempotencyKey, CancellationToken cancellationToken)
+    {
         var scope = $"events:{request.PublicationSlug}";
         var requestHash = IdempotencyKeys.HashOf(request.RawBody);
-        var (result, outcome) = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
+        return messages.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             if (idempotencyKey.Length > 0)
             {
@@ -112,15 +141,8 @@ public static class EventsApi
             {
                 await IdempotencyKeys.SaveAsync(transaction, scope, idempotencyKey, StatusCodes.Status202Accepted, JsonSerializer.Serialize(outcome, Json));
             }
-            return ((IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome), outcome);
+            return ((IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome), (EventOutcome?)outcome);
         }, cancellationToken);
-
-        // Counted once committed: a rolled-back event never happened.
-        if (outcome is not null)
-        {
-            metrics.Recorded(request.EventType, outcome.Status);
-        }
-        return result;
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

@@ -26,13 +26,7 @@ public static class LeadWriter
         LeadIdentity identity, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
-        foreach (var key in identity.Keys().Order(StringComparer.Ordinal))
-        {
-            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
-                new { key = $"lead:{publication.WorkspaceId}:{key}" }, transaction);
-        }
-
-        var lead = await FindAsync(transaction, publication.WorkspaceId, identity);
+        var lead = await LockAndFindAsync(transaction, publication.WorkspaceId, identity);
         var createsLeads = request.EventType is FunnelEventTypes.FormSubmit or FunnelEventTypes.Purchase;
         if (lead is null && !createsLeads)
         {
@@ -49,16 +43,15 @@ public static class LeadWriter
             var page = next?.To ?? request.PageId;
             var status = Navigation.Converts(schema, request.EventType, page) ? "converted" : "active";
             var id = Guid.NewGuid(); // random, not time-ordered: the id is what a frontend reads the lead by
+            // One round trip: the lead, its state and its audit event.
             await connection.ExecuteAsync("""
                 INSERT INTO runtime.leads (id, workspace_id, funnel_id, publication_id, identity_key, email, phone, visitor_id, form_data, created_at)
                 VALUES (@id, @WorkspaceId, @FunnelId, @PublicationId, @identityKey, @Email, @Phone, @VisitorId, @formData::jsonb, @now);
-                INSERT INTO runtime.lead_states (lead_id, current_page_id, status, version, updated_at) VALUES (@id, @page, @status, 1, @now);
-                """, new
+                INSERT INTO runtime.lead_states (lead_id, current_page_id, status, version, updated_at) VALUES (@id, @toPage, @toStatus, @version, @now);
+                """ + InsertEvent, EventParameters(new
             {
-                id, publication.WorkspaceId, publication.FunnelId, publication.PublicationId, identityKey = identity.Keys().First(),
-                identity.Email, identity.Phone, identity.VisitorId, formData, now, page, status,
-            }, transaction);
-            await RecordEventAsync(transaction, id, publication, request, null, page, null, status, 1, idempotencyKey, now);
+                id, publication.FunnelId, identityKey = identity.Keys().First(), identity.Email, identity.Phone, identity.VisitorId, formData,
+            }, publication, request, null, page, null, status, 1, idempotencyKey, now), transaction);
             await messages.PublishAsync(new LeadCaptured(id, publication.WorkspaceId, publication.FunnelId, publication.PublicationId,
                 page, identity.Email, identity.Phone, identity.VisitorId, request.FormData.Clone(), now));
             return new EventOutcome(Created, id, next?.To);
@@ -80,8 +73,8 @@ public static class LeadWriter
             UPDATE runtime.leads SET email = coalesce(email, @Email), phone = coalesce(phone, @Phone),
                 visitor_id = coalesce(visitor_id, @VisitorId), form_data = form_data || @formData::jsonb WHERE id = @id;
             UPDATE runtime.lead_states SET current_page_id = @toPage, status = @toStatus, version = @version, updated_at = @now WHERE lead_id = @id;
-            """, new { id = lead.Id, identity.Email, identity.Phone, identity.VisitorId, formData, toPage, toStatus, version, now }, transaction);
-        await RecordEventAsync(transaction, lead.Id, publication, request, lead.CurrentPageId, toPage, lead.Status, toStatus, version, idempotencyKey, now);
+            """ + InsertEvent, EventParameters(new { id = lead.Id, identity.Email, identity.Phone, identity.VisitorId, formData },
+            publication, request, lead.CurrentPageId, toPage, lead.Status, toStatus, version, idempotencyKey, now), transaction);
         if (changed)
         {
             await messages.PublishAsync(new LeadAdvanced(lead.Id, publication.WorkspaceId, lead.FunnelId, lead.CurrentPageId, toPage, toStatus, version, now));
@@ -89,14 +82,23 @@ public static class LeadWriter
         return new EventOutcome(Updated, lead.Id, transition?.To);
     }
 
-    private static async Task<ExistingLead?> FindAsync(NpgsqlTransaction transaction, Guid workspaceId, LeadIdentity identity)
+    /// <summary>
+    /// Takes the advisory lock of each identity value (in one order everywhere, so two submissions
+    /// never wait on each other crosswise), then reads the leads those values match, in one round trip.
+    /// </summary>
+    private static async Task<ExistingLead?> LockAndFindAsync(NpgsqlTransaction transaction, Guid workspaceId, LeadIdentity identity)
     {
-        var candidates = (await transaction.Connection!.QueryAsync<ExistingLead>("""
+        var keys = identity.Keys().Order(StringComparer.Ordinal).Select(key => $"lead:{workspaceId}:{key}").ToArray();
+        await using var results = await transaction.Connection!.QueryMultipleAsync("""
+            SELECT count(*) FROM (
+                SELECT pg_advisory_xact_lock(hashtextextended(k.key, 0)) FROM unnest(@keys::text[]) WITH ORDINALITY AS k(key, n) ORDER BY k.n) AS locked;
             SELECT l.id, l.funnel_id, l.publication_id, l.email, l.phone, l.visitor_id, s.current_page_id, s.status, s.version, l.created_at
             FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id
             WHERE l.workspace_id = @workspaceId AND (l.email = @Email OR l.phone = @Phone OR l.visitor_id = @VisitorId)
             FOR UPDATE OF s
-            """, new { workspaceId, identity.Email, identity.Phone, identity.VisitorId }, transaction)).ToList();
+            """, new { keys, workspaceId, identity.Email, identity.Phone, identity.VisitorId }, transaction);
+        await results.ReadSingleAsync<long>();
+        var candidates = (await results.ReadAsync<ExistingLead>()).ToList();
 
         // The strongest identity wins; a weaker one only matches a lead that does not contradict it.
         bool Compatible(ExistingLead l) => (l.Email is null || identity.Email is null || l.Email == identity.Email)
@@ -107,19 +109,27 @@ public static class LeadWriter
                 .OrderByDescending(l => l.CreatedAt).FirstOrDefault();
     }
 
-    private static Task RecordEventAsync(
-        NpgsqlTransaction transaction, Guid leadId, LivePublication publication, EventRequest request,
-        string? fromPage, string toPage, string? fromStatus, string toStatus, long version, string? idempotencyKey, DateTime now) =>
-        transaction.Connection!.ExecuteAsync("""
-            INSERT INTO runtime.lead_events (id, lead_id, workspace_id, publication_id, event_type, page_id, payload,
-                from_page_id, to_page_id, from_status, to_status, state_version, idempotency_key, occurred_at)
-            VALUES (@id, @leadId, @WorkspaceId, @PublicationId, @EventType, @PageId, @payload::jsonb,
-                @fromPage, @toPage, @fromStatus, @toStatus, @version, @idempotencyKey, @now)
-            """, new
+    // The audit event, appended to the statements that change the lead (their parameters: @id is the lead).
+    private const string InsertEvent = """
+
+        INSERT INTO runtime.lead_events (id, lead_id, workspace_id, publication_id, event_type, page_id, payload,
+            from_page_id, to_page_id, from_status, to_status, state_version, idempotency_key, occurred_at)
+        VALUES (@eventId, @id, @WorkspaceId, @PublicationId, @EventType, @PageId, @payload::jsonb,
+            @fromPage, @toPage, @fromStatus, @toStatus, @version, @idempotencyKey, @now)
+        """;
+
+    private static DynamicParameters EventParameters(
+        object lead, LivePublication publication, EventRequest request,
+        string? fromPage, string toPage, string? fromStatus, string toStatus, long version, string? idempotencyKey, DateTime now)
+    {
+        var parameters = new DynamicParameters(lead);
+        parameters.AddDynamicParams(new
         {
-            id = Guid.CreateVersion7(), leadId, publication.WorkspaceId, publication.PublicationId, request.EventType, request.PageId,
+            eventId = Guid.CreateVersion7(), publication.WorkspaceId, publication.PublicationId, request.EventType, request.PageId,
             payload = Payload(request), fromPage, toPage, fromStatus, toStatus, version, idempotencyKey, now,
-        }, transaction);
+        });
+        return parameters;
+    }
 
     private static string Payload(EventRequest request) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {

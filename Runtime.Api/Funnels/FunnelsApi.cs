@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
+using Funnels.Runtime.Events;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -72,7 +73,7 @@ public static class FunnelsApi
     }
 
     public static async Task<Results<Ok<Funnel>, ValidationProblem, NotFound, ProblemHttpResult>> Update(
-        Guid id, FunnelRequest request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+        Guid id, FunnelRequest request, ClaimsPrincipal user, NpgsqlDataSource db, PublishedFunnels live, CancellationToken ct)
     {
         var (schema, errors) = FunnelRequestValidation.Check(request);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The funnel is not valid");
@@ -86,6 +87,7 @@ public static class FunnelsApi
                 WHERE id = @id AND workspace_id = @workspace
                 """, new { id, workspace = user.WorkspaceIdOf(), name = request.Name!.Trim(), slug = request.Slug, schema = Serialize(schema!), origins = Origins(request) });
             if (updated == 0) return TypedResults.NotFound();
+            live.Forget(); // the slug or the allowed origins may have changed
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -94,7 +96,7 @@ public static class FunnelsApi
         return TypedResults.Ok((await FindAsync(connection, id, user.WorkspaceIdOf()))!);
     }
 
-    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, PublishedFunnels live, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -110,6 +112,7 @@ public static class FunnelsApi
         await connection.ExecuteAsync("UPDATE runtime.funnels SET live_publication_id = NULL WHERE id = @id", new { id }, transaction);
         await connection.ExecuteAsync("DELETE FROM runtime.funnels WHERE id = @id", new { id }, transaction);
         await transaction.CommitAsync(ct);
+        live.Forget();
         return TypedResults.NoContent();
     }
 
@@ -119,7 +122,7 @@ public static class FunnelsApi
         return TypedResults.Ok(new SchemaValidation(errors.Count == 0, errors));
     }
 
-    public static async Task<Results<Created<Publication>, NotFound>> Publish(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Created<Publication>, NotFound>> Publish(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, PublishedFunnels live, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -136,14 +139,16 @@ public static class FunnelsApi
             """, new { pid = Guid.CreateVersion7(), id, workspace = user.WorkspaceIdOf(), slug = f.Slug, schema = f.Schema, by = user.SubjectOf() }, transaction);
         await connection.ExecuteAsync("UPDATE runtime.funnels SET live_publication_id = @pid WHERE id = @id", new { pid = publication.Id, id }, transaction);
         await transaction.CommitAsync(ct);
+        live.Forget();
         return TypedResults.Created($"/api/runtime/funnels/{id}/publications", publication);
     }
 
-    public static async Task<Results<NoContent, NotFound>> Unpublish(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<NoContent, NotFound>> Unpublish(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, PublishedFunnels live, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         var updated = await connection.ExecuteAsync(
             "UPDATE runtime.funnels SET live_publication_id = NULL WHERE id = @id AND workspace_id = @workspace", new { id, workspace = user.WorkspaceIdOf() });
+        live.Forget();
         return updated == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 

@@ -40,8 +40,8 @@ public static class OutboxTransaction
 
         await transaction.CommitAsync(cancellationToken);
         // Wolverine ignores every flush of a context after its first. Two handlers of one message
-        // (LeadCaptured: webhook fan-out and flow triggers) share the context, each with its own
-        // transaction: without this the second one's committed envelopes were never sent.
+        // (or one handler with two transactions) share the context, each transaction flushing its
+        // own envelopes: without this the second one's committed envelopes were never sent.
         context.MultiFlushMode = MultiFlushMode.AllowMultiples;
         await context.FlushOutgoingMessagesAsync();
         return result;

@@ -7,6 +7,9 @@ namespace Funnels.ServiceDefaults.RateLimiting;
 
 public readonly record struct RateLimitDecision(bool Allowed, TimeSpan RetryAfter);
 
+/// <summary>One limit to count a hit against: at most <paramref name="Limit"/> per <paramref name="Window"/> for <paramref name="Key"/>.</summary>
+public readonly record struct RateLimitKey(string Key, int Limit, TimeSpan Window);
+
 /// <summary>
 /// Fixed-window limits shared by every instance through Redis. Redis is never the only copy of
 /// anything and must not take the public endpoints down with it: when it cannot answer, the
@@ -14,11 +17,17 @@ public readonly record struct RateLimitDecision(bool Allowed, TimeSpan RetryAfte
 /// </summary>
 public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimiter> logger, IMeterFactory meters)
 {
-    // INCR then set the expiry on the first hit of a window, atomically.
+    // For each key in order: INCR, set the expiry on the first hit of a window, and stop at the
+    // first key over its limit (the keys after it are not counted, as separate calls would not
+    // have been). Returns { 1, 0, 0 } when every key allowed, else { 0, index (1-based), PTTL }.
+    // One round trip for any number of keys (a single Redis, not a cluster: keys in other slots).
     private const string Script = """
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-        return { count, redis.call('PTTL', KEYS[1]) }
+        for i, key in ipairs(KEYS) do
+          local count = redis.call('INCR', key)
+          if count == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+          if count > tonumber(ARGV[2 * i - 1]) then return { 0, i, redis.call('PTTL', key) } end
+        end
+        return { 1, 0, 0 }
         """;
 
     private readonly ConcurrentDictionary<string, LocalWindow> _local = new();
@@ -27,17 +36,24 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
     private readonly Counter<long> _fallbacks = meters.Create("Funnels.RateLimiting").CreateCounter<long>("funnels.rate_limit.redis_fallbacks");
     private readonly Counter<long> _rejections = meters.Create("Funnels.RateLimiting").CreateCounter<long>("funnels.rate_limit.rejections");
 
-    public async Task<RateLimitDecision> TryAcquireAsync(string key, int limit, TimeSpan window)
+    public async Task<RateLimitDecision> TryAcquireAsync(string key, int limit, TimeSpan window) =>
+        (await TryAcquireAllAsync([new RateLimitKey(key, limit, window)])).Decision;
+
+    /// <summary>
+    /// Several limits in one round trip, in order; the first one over its limit refuses (its index
+    /// in <paramref name="limits"/>, else -1) and the ones after it are not counted.
+    /// </summary>
+    public async Task<(RateLimitDecision Decision, int Refused)> TryAcquireAllAsync(IReadOnlyList<RateLimitKey> limits)
     {
-        var decision = await TryRedisAsync(key, limit, window) ?? Local(key, limit, window);
-        if (!decision.Allowed)
+        var result = await TryRedisAsync(limits) ?? Local(limits);
+        if (!result.Decision.Allowed)
         {
             _rejections.Add(1);
         }
-        return decision;
+        return result;
     }
 
-    private async Task<RateLimitDecision?> TryRedisAsync(string key, int limit, TimeSpan window)
+    private async Task<(RateLimitDecision Decision, int Refused)?> TryRedisAsync(IReadOnlyList<RateLimitKey> limits)
     {
         if (!redis.IsConnected)
         {
@@ -47,19 +63,20 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
         }
         try
         {
-            var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-                Script, [new RedisKey("ratelimit:" + key)], [(long)window.TotalMilliseconds]))!;
-            var count = (long)result[0];
-            var ttl = Math.Max(0, (long)result[1]);
+            var keys = limits.Select(l => new RedisKey("ratelimit:" + l.Key)).ToArray();
+            var args = limits.SelectMany(l => new RedisValue[] { l.Limit, (long)l.Window.TotalMilliseconds }).ToArray();
+            var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args))!;
             if (Interlocked.Exchange(ref _keptInProcess, 0) == 1)
             {
                 logger.LogInformation("Redis answers again: rate limits are shared through it again");
             }
-            return new RateLimitDecision(count <= limit, TimeSpan.FromMilliseconds(ttl));
+            return (long)result[0] == 1
+                ? (new RateLimitDecision(true, TimeSpan.Zero), -1)
+                : (new RateLimitDecision(false, TimeSpan.FromMilliseconds(Math.Max(0, (long)result[2]))), (int)(long)result[1] - 1);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            KeptInProcess($"Redis did not answer for {key} ({ex.Message})");
+            KeptInProcess($"Redis did not answer for {limits[0].Key} ({ex.Message})");
             return null;
         }
     }
@@ -73,12 +90,20 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
         }
     }
 
-    private RateLimitDecision Local(string key, int limit, TimeSpan window)
+    private (RateLimitDecision Decision, int Refused) Local(IReadOnlyList<RateLimitKey> limits)
     {
         var now = DateTime.UtcNow;
-        var current = _local.AddOrUpdate(key,
-            _ => new LocalWindow(now + window, 1),
-            (_, w) => w.EndsAt <= now ? new LocalWindow(now + window, 1) : w with { Count = w.Count + 1 });
+        for (var i = 0; i < limits.Count; i++)
+        {
+            var (key, limit, window) = limits[i];
+            var current = _local.AddOrUpdate(key,
+                _ => new LocalWindow(now + window, 1),
+                (_, w) => w.EndsAt <= now ? new LocalWindow(now + window, 1) : w with { Count = w.Count + 1 });
+            if (current.Count > limit)
+            {
+                return (new RateLimitDecision(false, current.EndsAt - now), i);
+            }
+        }
         if (_local.Count > 100_000)
         {
             // Keep memory bounded while Redis is away: forget windows that have ended.
@@ -87,7 +112,7 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
                 _local.TryRemove(stale.Key, out _);
             }
         }
-        return new RateLimitDecision(current.Count <= limit, current.EndsAt - now);
+        return (new RateLimitDecision(true, TimeSpan.Zero), -1);
     }
 
     private sealed record LocalWindow(DateTime EndsAt, int Count);
