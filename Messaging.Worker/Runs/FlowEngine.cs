@@ -11,7 +11,7 @@ using Wolverine;
 namespace Funnels.Messaging.Runs;
 
 /// <summary>A run as the engine works on it, loaded under a row lock inside the step's transaction.</summary>
-public sealed class LoadedRun
+public class LoadedRun
 {
     public Guid Id { get; init; }
     public Guid WorkspaceId { get; init; }
@@ -30,6 +30,9 @@ public sealed class LoadedRun
     public string? ContactName { get; init; }
     public string? ContactPhone { get; init; }
     public string Attributes { get; init; } = "{}";
+
+    /// <summary>Whether a send of this run is still queued (null: unknown until asked). A new run has none.</summary>
+    public bool? SendQueued { get; set; }
 }
 
 /// <summary>
@@ -55,9 +58,11 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             """, new { runId }, transaction);
 
     /// <summary>Runs from <paramref name="nodeId"/> (null: the run is finished) and saves where it stopped.</summary>
-    public async Task AdvanceAsync(NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string? nodeId, JsonObject context, CancellationToken cancellationToken)
+    public async Task AdvanceAsync(
+        NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string? nodeId, JsonObject context, CancellationToken cancellationToken, FlowDefinition? definition = null)
     {
-        var definition = FlowDefinition.Parse(run.Definition);
+        definition ??= FlowDefinition.Parse(run.Definition);
+        if (run.Step == 0) run.SendQueued = false;
         context["contact"] = new JsonObject { ["name"] = run.ContactName, ["phone"] = run.ContactPhone, ["wa_id"] = run.WaId };
         context["attributes"] = JsonNode.Parse(run.Attributes);
         run.Status = "running";
@@ -121,8 +126,9 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
                     """, new { outboundId, run.WorkspaceId, run.Id, run.Step, run.PhoneNumberId, run.WaId, kind = node.TypeOf(), body = body.ToJsonString() }, transaction);
                 // A run's messages reach the contact in step order: while an earlier send of the run is
                 // still queued (or retrying), this one waits; that send's handler queues it when done.
-                var earlier = await transaction.Connection!.ExecuteScalarAsync<bool>(
+                var earlier = run.SendQueued ?? await transaction.Connection!.ExecuteScalarAsync<bool>(
                     "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @Id AND status = 'queued' AND step < @Step)", new { run.Id, run.Step }, transaction);
+                run.SendQueued = true;
                 if (!earlier)
                 {
                     await bus.PublishAsync(new SendWhatsAppMessage(outboundId));

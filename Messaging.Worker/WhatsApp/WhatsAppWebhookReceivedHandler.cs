@@ -12,16 +12,19 @@ namespace Funnels.Messaging.WhatsApp;
 /// <summary>
 /// Records a Meta delivery's messages and statuses per workspace, channel and contact, and routes
 /// each new message: to the run of that contact waiting for a reply, else to the flows whose
-/// trigger phrase it matches. One transaction for the delivery; every message is keyed by its
-/// wamid, so Meta's retries (new deliveries carrying the same messages) change nothing.
+/// trigger phrase it matches, whose runs start in the same transaction (<see cref="RunStarter"/>:
+/// a flow that fails to start takes the ExecuteTrigger path instead). One transaction for the
+/// delivery; every message is keyed by its wamid, so Meta's retries (new deliveries carrying the
+/// same messages) change nothing.
 /// </summary>
 public static class WhatsAppWebhookReceivedHandler
 {
-    public static Task Handle(WhatsAppWebhookReceived message, IMessageContext bus, NpgsqlDataSource dataSource, ILogger<InboundMessage> logger, CancellationToken cancellationToken)
+    public static async Task Handle(
+        WhatsAppWebhookReceived message, IMessageContext bus, NpgsqlDataSource dataSource, RunStarter starter, ILogger<InboundMessage> logger, CancellationToken cancellationToken)
     {
         var (messages, statuses) = CloudApiPayload.Parse(message.Payload);
         var workspaces = message.Channels.ToDictionary(c => c.PhoneNumberId, c => c.WorkspaceId);
-        return bus.InOutboxTransactionAsync(dataSource, async transaction =>
+        var started = await bus.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             var connection = transaction.Connection!;
             foreach (var status in statuses)
@@ -32,6 +35,10 @@ public static class WhatsAppWebhookReceivedHandler
                     VALUES (@workspace, @Wamid, @Status, @RecipientId, @Errors::jsonb, @ReportedAt) ON CONFLICT DO NOTHING
                     """, new { workspace, status.Wamid, status.Status, status.RecipientId, status.Errors, status.ReportedAt }, transaction);
             }
+            // Every phrase a message of the delivery could match, normalised in one query.
+            var candidates = messages.SelectMany(m => m.MatchCandidates()).Distinct().ToArray();
+            var normalized = candidates.Zip(await Phrases.NormalizeAsync(connection, transaction, candidates)).ToDictionary(p => p.First, p => p.Second);
+            var triggers = new List<QueuedTrigger>();
             foreach (var inbound in messages)
             {
                 if (!workspaces.TryGetValue(inbound.PhoneNumberId, out var workspace))
@@ -49,12 +56,19 @@ public static class WhatsAppWebhookReceivedHandler
                 {
                     continue; // seen before: Meta delivered it again
                 }
-                await RouteAsync(transaction, bus, workspace, contact, inboundId.Value, inbound);
+                var phrases = inbound.MatchCandidates().Select(c => normalized[c]).Distinct().ToArray();
+                triggers.AddRange(await RouteAsync(transaction, bus, workspace, contact, inboundId.Value, inbound, phrases));
             }
+            return await starter.StartInlineAsync(transaction, bus, triggers, cancellationToken);
         }, cancellationToken);
+        if (started is not null)
+        {
+            await started.FlushOutgoingMessagesAsync(); // after the commit, like the delivery's own messages
+        }
     }
 
-    private static async Task RouteAsync(NpgsqlTransaction transaction, IMessageContext bus, Guid workspace, Guid contact, Guid inboundId, InboundMessage inbound)
+    private static async Task<IEnumerable<QueuedTrigger>> RouteAsync(
+        NpgsqlTransaction transaction, IMessageContext bus, Guid workspace, Guid contact, Guid inboundId, InboundMessage inbound, string[] phrases)
     {
         var connection = transaction.Connection!;
         var waiting = await connection.QuerySingleOrDefaultAsync<WaitingRun>("""
@@ -64,24 +78,19 @@ public static class WhatsAppWebhookReceivedHandler
         if (waiting is not null)
         {
             await bus.PublishAsync(new ReplyReceived(waiting.Id, waiting.Step, inboundId, inbound.Text, inbound.Payload));
-            return;
+            return [];
         }
 
-        var phrases = (await Phrases.NormalizeAsync(connection, transaction, inbound.MatchCandidates())).Distinct().ToArray();
-        if (phrases.Length == 0) return;
+        if (phrases.Length == 0) return [];
         var input = JsonSerializer.Serialize(new { source = "whatsapp", text = inbound.Text, payload = inbound.Payload, wamid = inbound.Wamid, kind = inbound.Kind });
-        var triggers = await connection.QueryAsync<Guid>("""
+        return await connection.QueryAsync<QueuedTrigger>("""
             INSERT INTO messaging.scheduled_triggers (id, workspace_id, flow_id, flow_version, contact_id, phone_number_id, source, source_key, input)
             SELECT gen_random_uuid(), f.workspace_id, f.id, f.version, @contact, @PhoneNumberId, 'whatsapp', @Wamid || ':' || f.id, @input::jsonb
             FROM messaging.flows f
             WHERE f.workspace_id = @workspace AND f.status = 'active'
               AND EXISTS (SELECT 1 FROM messaging.flow_triggers t WHERE t.flow_id = f.id AND t.kind = 'phrase' AND t.phrase = ANY (@phrases))
-            ON CONFLICT (source_key) DO NOTHING RETURNING id
+            ON CONFLICT (source_key) DO NOTHING RETURNING id, flow_id, flow_version
             """, new { workspace, contact, inbound.PhoneNumberId, inbound.Wamid, input, phrases }, transaction);
-        foreach (var trigger in triggers)
-        {
-            await bus.PublishAsync(new ExecuteTrigger(trigger));
-        }
     }
 
     private sealed record WaitingRun(Guid Id, int Step);
