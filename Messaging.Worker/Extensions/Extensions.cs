@@ -31,6 +31,7 @@ internal static class Extensions
         builder.Services.AddSingleton<FlowMetrics>();
         builder.Services.AddSingleton<WorkerInstance>();
         builder.Services.AddSingleton<FlowEngine>();
+        builder.Services.AddSingleton<RunStarter>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("Commissions").Get<CommissionSettings>() ?? new CommissionSettings());
 
         var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);

@@ -11,7 +11,7 @@ using Wolverine;
 namespace Funnels.Messaging.Runs;
 
 /// <summary>A run as the engine works on it, loaded under a row lock inside the step's transaction.</summary>
-public sealed class LoadedRun
+public class LoadedRun
 {
     public Guid Id { get; init; }
     public Guid WorkspaceId { get; init; }
@@ -30,6 +30,9 @@ public sealed class LoadedRun
     public string? ContactName { get; init; }
     public string? ContactPhone { get; init; }
     public string Attributes { get; init; } = "{}";
+
+    /// <summary>Whether a send of this run is still queued (null: unknown until asked). A new run has none.</summary>
+    public bool? SendQueued { get; set; }
 }
 
 /// <summary>
@@ -55,9 +58,11 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             """, new { runId }, transaction);
 
     /// <summary>Runs from <paramref name="nodeId"/> (null: the run is finished) and saves where it stopped.</summary>
-    public async Task AdvanceAsync(NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string? nodeId, JsonObject context, CancellationToken cancellationToken)
+    public async Task AdvanceAsync(
+        NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string? nodeId, JsonObject context, CancellationToken cancellationToken, FlowDefinition? definition = null)
     {
-        var definition = FlowDefinition.Parse(run.Definition);
+        definition ??= FlowDefinition.Parse(run.Definition);
+        if (run.Step == 0) run.SendQueued = false;
         context["contact"] = new JsonObject { ["name"] = run.ContactName, ["phone"] = run.ContactPhone, ["wa_id"] = run.WaId };
         context["attributes"] = JsonNode.Parse(run.Attributes);
         run.Status = "running";
@@ -65,6 +70,7 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
         run.WaitUntil = null;
         string? error = null;
         var executed = 0;
+        var writes = new StretchWrites();
 
         while (nodeId is not null)
         {
@@ -80,10 +86,8 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             }
             run.Step++;
             run.CurrentNode = nodeId;
-            var (next, outcome, detail) = await ExecuteAsync(transaction, bus, run, nodeId, node, context, cancellationToken);
-            await transaction.Connection!.ExecuteAsync("""
-                INSERT INTO messaging.flow_run_steps (run_id, step, node_id, node_type, outcome, detail) VALUES (@Id, @Step, @nodeId, @type, @outcome, @detail::jsonb)
-                """, new { run.Id, run.Step, nodeId, type = node.TypeOf(), outcome, detail = detail?.ToJsonString() }, transaction);
+            var (next, outcome, detail) = await ExecuteAsync(transaction, bus, run, nodeId, node, context, writes, cancellationToken);
+            writes.Steps.Add((run.Step, nodeId, node.TypeOf(), outcome, detail?.ToJsonString()));
             metrics.StepExecuted(node.TypeOf());
             if (run.Status == "waiting")
             {
@@ -97,16 +101,57 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             run.Status = error is null ? "completed" : "failed";
             if (error is null) metrics.RunCompleted(); else metrics.RunFailed();
         }
-        await transaction.Connection!.ExecuteAsync("""
-            UPDATE messaging.flow_runs SET status = @Status, current_node = @CurrentNode, step = @Step, wait_kind = @WaitKind, wait_until = @WaitUntil,
-                context = @context::jsonb, error = @error, executed_by = @executor, updated_at = now(),
-                finished_at = CASE WHEN @Status IN ('completed', 'failed') THEN now() END
-            WHERE id = @Id
-            """, new { run.Id, run.Status, run.CurrentNode, run.Step, run.WaitKind, run.WaitUntil, context = context.ToJsonString(), error, executor = instance.Name }, transaction);
+        await SaveAsync(transaction, run, writes, context, error, cancellationToken);
+    }
+
+    /// <summary>What a stretch wrote, saved at its end in one round trip: nothing reads it back within the stretch.</summary>
+    private sealed class StretchWrites
+    {
+        public List<(int Step, string NodeId, string Type, string Outcome, string? Detail)> Steps { get; } = [];
+        public List<(Guid Id, int Step, string Kind, string Body)> Outbound { get; } = [];
+    }
+
+    private async Task SaveAsync(NpgsqlTransaction transaction, LoadedRun run, StretchWrites writes, JsonObject context, string? error, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        if (writes.Outbound.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO messaging.outbound_messages (id, workspace_id, run_id, step, phone_number_id, to_wa_id, kind, body)
+                SELECT o.id, $1, $2, o.step, $3, $4, o.kind, o.body::jsonb FROM unnest($5::uuid[], $6::integer[], $7::text[], $8::text[]) AS o(id, step, kind, body)
+                """, run.WorkspaceId, run.Id, run.PhoneNumberId, run.WaId,
+                writes.Outbound.Select(o => o.Id).ToArray(), writes.Outbound.Select(o => o.Step).ToArray(),
+                writes.Outbound.Select(o => o.Kind).ToArray(), writes.Outbound.Select(o => o.Body).ToArray()));
+        }
+        if (writes.Steps.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO messaging.flow_run_steps (run_id, step, node_id, node_type, outcome, detail)
+                SELECT $1, s.step, s.node_id, s.node_type, s.outcome, s.detail::jsonb FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[]) AS s(step, node_id, node_type, outcome, detail)
+                """, run.Id, writes.Steps.Select(s => s.Step).ToArray(), writes.Steps.Select(s => s.NodeId).ToArray(),
+                writes.Steps.Select(s => s.Type).ToArray(), writes.Steps.Select(s => s.Outcome).ToArray(), writes.Steps.Select(s => s.Detail).ToArray()));
+        }
+        batch.BatchCommands.Add(Command("""
+            UPDATE messaging.flow_runs SET status = $2, current_node = $3, step = $4, wait_kind = $5, wait_until = $6,
+                context = $7::jsonb, error = $8, executed_by = $9, updated_at = now(),
+                finished_at = CASE WHEN $2 IN ('completed', 'failed') THEN now() END
+            WHERE id = $1
+            """, run.Id, run.Status, run.CurrentNode, run.Step, run.WaitKind, run.WaitUntil, context.ToJsonString(), error, instance.Name));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+        return command;
     }
 
     private async Task<(string? Next, string Outcome, JsonObject? Detail)> ExecuteAsync(
-        NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string nodeId, JsonObject node, JsonObject context, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, IMessageContext bus, LoadedRun run, string nodeId, JsonObject node, JsonObject context, StretchWrites writes, CancellationToken cancellationToken)
     {
         var next = node.Str("next");
         switch (node.TypeOf())
@@ -115,14 +160,13 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             {
                 var body = GraphMessages.Build(node, run.WaId, context);
                 var outboundId = Guid.CreateVersion7();
-                await transaction.Connection!.ExecuteAsync("""
-                    INSERT INTO messaging.outbound_messages (id, workspace_id, run_id, step, phone_number_id, to_wa_id, kind, body)
-                    VALUES (@outboundId, @WorkspaceId, @Id, @Step, @PhoneNumberId, @WaId, @kind, @body::jsonb)
-                    """, new { outboundId, run.WorkspaceId, run.Id, run.Step, run.PhoneNumberId, run.WaId, kind = node.TypeOf(), body = body.ToJsonString() }, transaction);
+                writes.Outbound.Add((outboundId, run.Step, node.TypeOf(), body.ToJsonString()));
                 // A run's messages reach the contact in step order: while an earlier send of the run is
                 // still queued (or retrying), this one waits; that send's handler queues it when done.
-                var earlier = await transaction.Connection!.ExecuteScalarAsync<bool>(
+                // This stretch's own sends are not written yet: SendQueued knows about them.
+                var earlier = run.SendQueued ?? await transaction.Connection!.ExecuteScalarAsync<bool>(
                     "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @Id AND status = 'queued' AND step < @Step)", new { run.Id, run.Step }, transaction);
+                run.SendQueued = true;
                 if (!earlier)
                 {
                     await bus.PublishAsync(new SendWhatsAppMessage(outboundId));

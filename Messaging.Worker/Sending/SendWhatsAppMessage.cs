@@ -34,12 +34,14 @@ public static class SendWhatsAppMessageHandler
         var outcome = await bus.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             var connection = transaction.Connection!;
-            var outbound = await connection.QuerySingleOrDefaultAsync<Outbound>(
-                "SELECT id, run_id, step, phone_number_id, body::text AS body, status, attempts FROM messaging.outbound_messages WHERE id = @OutboundMessageId FOR UPDATE",
-                message, transaction);
-            if (outbound is not { Status: "queued" }
-                || await connection.ExecuteScalarAsync<bool>(
-                    "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @RunId AND status = 'queued' AND step < @Step)", outbound, transaction))
+            // A run's next message is published only once the earlier one's send committed, so this
+            // statement's snapshot already shows that one sent.
+            var outbound = await connection.QuerySingleOrDefaultAsync<Outbound>("""
+                SELECT o.id, o.run_id, o.step, o.phone_number_id, o.body::text AS body, o.status, o.attempts,
+                       EXISTS (SELECT 1 FROM messaging.outbound_messages e WHERE e.run_id = o.run_id AND e.status = 'queued' AND e.step < o.step) AS earlier
+                FROM messaging.outbound_messages o WHERE o.id = @OutboundMessageId FOR UPDATE OF o
+                """, message, transaction);
+            if (outbound is not { Status: "queued", Earlier: false })
             {
                 // Done already, or an earlier message of the run goes first (and queues this one after it).
                 return Outcome.Skipped;
@@ -79,9 +81,24 @@ public static class SendWhatsAppMessageHandler
             {
                 // Under the run's lock: a stretch of the engine adding a message to this run either
                 // commits before this query (and its message is found here) or sees this one sent.
-                await connection.ExecuteAsync("SELECT 1 FROM messaging.flow_runs WHERE id = @RunId FOR UPDATE", outbound, transaction);
-                var following = await connection.QuerySingleOrDefaultAsync<Guid?>(
-                    "SELECT id FROM messaging.outbound_messages WHERE run_id = @RunId AND status = 'queued' AND step > @Step ORDER BY step LIMIT 1", outbound, transaction);
+                // One round trip, two statements: the second takes its snapshot once the lock is held.
+                await using var batch = new NpgsqlBatch(connection, transaction)
+                {
+                    BatchCommands =
+                    {
+                        new NpgsqlBatchCommand("SELECT 1 FROM messaging.flow_runs WHERE id = $1 FOR UPDATE") { Parameters = { new() { Value = outbound.RunId } } },
+                        new NpgsqlBatchCommand("SELECT id FROM messaging.outbound_messages WHERE run_id = $1 AND status = 'queued' AND step > $2 ORDER BY step LIMIT 1")
+                        {
+                            Parameters = { new() { Value = outbound.RunId }, new() { Value = outbound.Step } },
+                        },
+                    },
+                };
+                Guid? following;
+                await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+                {
+                    await reader.NextResultAsync(cancellationToken);
+                    following = await reader.ReadAsync(cancellationToken) ? reader.GetGuid(0) : null;
+                }
                 if (following is { } id)
                 {
                     await bus.PublishAsync(new SendWhatsAppMessage(id));
@@ -112,5 +129,5 @@ public static class SendWhatsAppMessageHandler
         }
     }
 
-    private sealed record Outbound(Guid Id, Guid RunId, int Step, string PhoneNumberId, string Body, string Status, int Attempts);
+    private sealed record Outbound(Guid Id, Guid RunId, int Step, string PhoneNumberId, string Body, string Status, int Attempts, bool Earlier);
 }

@@ -2,7 +2,10 @@ using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Tests.Messaging;
 
-/// <summary>One burst of trigger matches is drained by several worker instances, each run executed once.</summary>
+/// <summary>
+/// One burst of trigger matches is drained by several worker instances, each run executed once.
+/// A delivery's runs start on the instance that parses it, so the burst comes as several deliveries.
+/// </summary>
 [Collection(ServicesCollection.Name)]
 public sealed class FlowExecutionBurstTests(Hosts hosts)
 {
@@ -29,8 +32,11 @@ public sealed class FlowExecutionBurstTests(Hosts hosts)
         var flow = await kit.FlowAsync("Join Now", """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "Welcome {{contact.wa_id}}"}}}""");
         var contacts = Enumerable.Range(0, 200).Select(_ => WhatsAppKit.NewWaId()).Distinct().ToArray();
 
-        // Meta batches messages: one delivery carrying every click.
-        await kit.DeliverAsync(kit.Delivery(contacts.Select(c => (c, WhatsAppKit.ButtonReply("join", "join now"))).ToArray()));
+        // Meta batches messages: deliveries of 10 clicks.
+        foreach (var batch in contacts.Chunk(10))
+        {
+            await kit.DeliverAsync(kit.Delivery(batch.Select(c => (c, WhatsAppKit.ButtonReply("join", "join now"))).ToArray()));
+        }
 
         await Eventually.Until(async () => await hosts.Servers.CountAsync(
             "SELECT count(*) FROM messaging.flow_runs WHERE flow_id = @flow AND status = 'completed'", new { flow }) == contacts.Length ? (bool?)true : null,
