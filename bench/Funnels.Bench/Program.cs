@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Funnels.AppHost.Hosting;
 using Funnels.Bench;
 
@@ -19,6 +20,10 @@ try
     await using var graph = await FakeGraphApi.StartAsync();
     Progress("starting the topology (PostgreSQL, RabbitMQ, Redis, the services)");
     await using var topology = await BenchTopology.StartAsync(graph.BaseUrl);
+    // Stopped early (Ctrl+C, kill): stop what it started first, or the servers and services outlive it.
+    void StopTopology(PosixSignalContext _) => topology.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopTopology);
+    using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopTopology);
     await using var memory = new ServiceMemory(topology.App);
     var machine = await Machine.DescribeAsync(topology.Database, loadAtStart);
 

@@ -104,7 +104,11 @@ public sealed class TwoInstancesTests(Hosts hosts)
                 """);
             var contacts = Enumerable.Range(0, 100).Select(_ => WhatsAppKit.NewWaId()).Distinct().ToArray();
 
-            await kit.DeliverAsync(kit.Delivery(contacts.Select(c => (c, WhatsAppKit.Text("twin delay"))).ToArray()));
+            // A delivery's runs start on the instance that parses it: deliveries of 10, so both get some.
+            foreach (var batch in contacts.Chunk(10))
+            {
+                await kit.DeliverAsync(kit.Delivery(batch.Select(c => (c, WhatsAppKit.Text("twin delay"))).ToArray()));
+            }
 
             // Each run waits 3 s after its first step: note which instance executed that step.
             var waitedOn = new ConcurrentDictionary<Guid, string>();
