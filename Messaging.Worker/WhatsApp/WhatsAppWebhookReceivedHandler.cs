@@ -86,6 +86,8 @@ public static class WhatsAppWebhookReceivedHandler
                 SELECT gen_random_uuid(), f.workspace_id, f.id, f.version, @contact, @PhoneNumberId, 'whatsapp', @Wamid || ':' || f.id, @input::jsonb
                 FROM messaging.flows f
                 WHERE f.workspace_id = @workspace AND f.status = 'active' AND EXISTS (SELECT 1 FROM inbound) AND NOT EXISTS (SELECT 1 FROM waiting)
+                  -- A flow bound to one of the workspace's numbers answers that number only; one without, any.
+                  AND (f.channel_phone_number_id IS NULL OR f.channel_phone_number_id = @PhoneNumberId)
                   AND EXISTS (SELECT 1 FROM messaging.flow_triggers t WHERE t.flow_id = f.id AND t.kind = 'phrase' AND t.phrase = ANY (@phrases))
                 ON CONFLICT (source_key) DO NOTHING RETURNING id, flow_id, flow_version
             )

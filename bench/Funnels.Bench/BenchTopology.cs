@@ -58,13 +58,15 @@ public sealed class BenchTopology : IAsyncDisposable
     public static async Task<BenchTopology> StartAsync(string graphBaseUrl)
     {
         var dataRoot = Directory.CreateTempSubdirectory("funnels-bench-").FullName;
+        var echoLogs = Environment.GetEnvironmentVariable("BENCH_ECHO_LOGS") == "1";
         var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
         {
             DataRoot = dataRoot,
             UseRandomPorts = true,
             DashboardPort = 0,
-            EchoLogs = false,
-            Output = TextWriter.Null,
+            // BENCH_ECHO_LOGS=1: the services' warnings and errors on stderr (they log at Warning here).
+            EchoLogs = echoLogs,
+            Output = echoLogs ? TextWriter.Synchronized(Console.Error) : TextWriter.Null,
         });
         var funnels = builder.AddFunnels(messagingWorkers: 2);
         foreach (var (key, value) in Settings(graphBaseUrl))

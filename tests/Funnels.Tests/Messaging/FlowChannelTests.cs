@@ -1,0 +1,52 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Funnels.Tests.Infrastructure;
+
+namespace Funnels.Tests.Messaging;
+
+/// <summary>A workspace with several WhatsApp numbers: a phrase starts the flows of the number it was sent to.</summary>
+[Collection(ServicesCollection.Name)]
+public sealed class FlowChannelTests(Hosts hosts)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_phrase_starts_the_flows_bound_to_the_number_it_was_sent_to_and_those_bound_to_none()
+    {
+        var kit = await WhatsAppKit.CreateAsync(hosts);
+        var otherNumber = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
+        (await kit.Workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{otherNumber}", new { display_phone_number = "+1 555 0101" }, TestWorkspace.Json, Cancel))
+            .EnsureSuccessStatusCode();
+        const string definition = """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "Hi"}}}""";
+        var onThisNumber = await kit.FlowAsync("menu please", definition);
+        var onTheOther = await FlowAsync(kit, otherNumber, definition);
+        var onAny = await FlowAsync(kit, null, definition);
+        var waId = WhatsAppKit.NewWaId();
+
+        await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("Menu please"))));
+
+        // The message's triggers are written together, so once these two runs exist a third would too.
+        await kit.RunAsync(onThisNumber, waId, "completed");
+        await kit.RunAsync(onAny, waId, "completed");
+        Assert.Equal(0L, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @onTheOther", new { onTheOther }));
+        // Both runs answer from the number the message came to.
+        Assert.Equal(2, (await kit.SentAsync(waId, 2)).Count);
+    }
+
+    private static async Task<Guid> FlowAsync(WhatsAppKit kit, string? channel, string definition)
+    {
+        var body = new JsonObject
+        {
+            ["name"] = "Menu on " + (channel ?? "any number"),
+            ["status"] = "active",
+            ["channel_phone_number_id"] = channel,
+            ["triggers"] = new JsonArray(new JsonObject { ["type"] = "phrase", ["phrase"] = "menu please" }),
+            ["definition"] = JsonNode.Parse(definition),
+        };
+        var response = await kit.Workspace.Worker.PostAsync("/api/messaging/flows", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), Cancel);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Cancel));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("id").GetGuid();
+    }
+}
