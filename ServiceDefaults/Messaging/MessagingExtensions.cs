@@ -60,6 +60,13 @@ public static class MessagingExtensions
             // Service-specific routes and error rules first: Wolverine takes the first rule that matches.
             routes?.Invoke(options);
 
+            // The database away (restarting, failing over, out of connections) is not the message's
+            // fault: wait minutes for it, not the seconds an ordinary error gets, rather than
+            // dead-letter work that was accepted (Faults.Tests' outage dead-lettered a webhook delivery).
+            options.Policies.OnException(DatabaseUnavailableExceptionHandler.IsUnavailable)
+                .RetryWithCooldown(settings.DatabaseRetryCooldowns())
+                .Then.MoveToErrorQueue();
+
             options.Policies.OnAnyException()
                 .RetryWithCooldown(settings.RetryCooldowns())
                 .Then.MoveToErrorQueue();
@@ -87,6 +94,12 @@ public sealed class MessagingSettings
     public int RecoveryBatchSize { get; set; } = 2_000;
     public TimeSpan StaleNodeTimeout { get; set; } = 30.Seconds();
     public TimeSpan NodeReassignmentPolling { get; set; } = 5.Seconds();
+
+    public int[]? DatabaseRetryCooldownMilliseconds { get; set; }
+
+    public TimeSpan[] DatabaseRetryCooldowns() =>
+        (DatabaseRetryCooldownMilliseconds is { Length: > 0 } configured ? configured : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 60_000, 60_000])
+            .Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
 
     public TimeSpan[] RetryCooldowns() =>
         (RetryCooldownMilliseconds is { Length: > 0 } configured ? configured : [100, 500, 2_000]).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
