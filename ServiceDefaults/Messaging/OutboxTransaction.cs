@@ -32,13 +32,17 @@ public static class OutboxTransaction
             throw new InvalidOperationException("Wolverine's message storage is not PostgreSQL: AddFunnelsMessaging was not called.");
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await context.EnlistInOutboxAsync(new DatabaseEnvelopeTransaction(messageDatabase, transaction));
-
-        var result = await work(transaction);
-
-        await transaction.CommitAsync(cancellationToken);
+        T result;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await context.EnlistInOutboxAsync(new DatabaseEnvelopeTransaction(messageDatabase, transaction));
+            result = await work(transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        // The connection is back in the pool before the flush: a flush can wait on Wolverine's
+        // sending agent, which needs pooled connections itself. Holding ours meanwhile exhausted
+        // Runtime.Api's pool under load (the bench's open loop: 503s for 30 s).
         // Wolverine ignores every flush of a context after its first. Two handlers of one message
         // (or one handler with two transactions) share the context, each transaction flushing its
         // own envelopes: without this the second one's committed envelopes were never sent.

@@ -1,7 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Tests.Messaging;
@@ -21,8 +18,8 @@ public sealed class FlowChannelTests(Hosts hosts)
             .EnsureSuccessStatusCode();
         const string definition = """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "Hi"}}}""";
         var onThisNumber = await kit.FlowAsync("menu please", definition);
-        var onTheOther = await FlowAsync(kit, otherNumber, definition);
-        var onAny = await FlowAsync(kit, null, definition);
+        var onTheOther = await kit.FlowOnAsync(otherNumber, "menu please", definition);
+        var onAny = await kit.FlowOnAsync(null, "menu please", definition);
         var waId = WhatsAppKit.NewWaId();
 
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("Menu please"))));
@@ -33,20 +30,5 @@ public sealed class FlowChannelTests(Hosts hosts)
         Assert.Equal(0L, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @onTheOther", new { onTheOther }));
         // Both runs answer from the number the message came to.
         Assert.Equal(2, (await kit.SentAsync(waId, 2)).Count);
-    }
-
-    private static async Task<Guid> FlowAsync(WhatsAppKit kit, string? channel, string definition)
-    {
-        var body = new JsonObject
-        {
-            ["name"] = "Menu on " + (channel ?? "any number"),
-            ["status"] = "active",
-            ["channel_phone_number_id"] = channel,
-            ["triggers"] = new JsonArray(new JsonObject { ["type"] = "phrase", ["phrase"] = "menu please" }),
-            ["definition"] = JsonNode.Parse(definition),
-        };
-        var response = await kit.Workspace.Worker.PostAsync("/api/messaging/flows", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), Cancel);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Cancel));
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("id").GetGuid();
     }
 }

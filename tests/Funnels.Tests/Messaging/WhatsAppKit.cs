@@ -97,14 +97,17 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
     public static JsonObject QuickReply(string text, string payload) =>
         new() { ["type"] = "button", ["button"] = new JsonObject { ["text"] = text, ["payload"] = payload } };
 
-    /// <summary>Saves an active flow started by the phrase; returns its id.</summary>
-    public async Task<Guid> FlowAsync(string phrase, string definition, string status = "active")
+    /// <summary>Saves an active flow on the kit's number started by the phrase; returns its id.</summary>
+    public Task<Guid> FlowAsync(string phrase, string definition, string status = "active") => FlowOnAsync(PhoneNumberId, phrase, definition, status);
+
+    /// <summary>Saves a flow bound to the given number (null: to none) started by the phrase; returns its id.</summary>
+    public async Task<Guid> FlowOnAsync(string? channel, string phrase, string definition, string status = "active")
     {
         var body = new JsonObject
         {
-            ["name"] = "Flow " + phrase,
+            ["name"] = "Flow " + phrase + " on " + (channel ?? "any number"),
             ["status"] = status,
-            ["channel_phone_number_id"] = PhoneNumberId,
+            ["channel_phone_number_id"] = channel,
             ["triggers"] = new JsonArray(new JsonObject { ["type"] = "phrase", ["phrase"] = phrase }),
             ["definition"] = JsonNode.Parse(definition),
         };
