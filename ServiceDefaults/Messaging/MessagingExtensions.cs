@@ -98,9 +98,10 @@ public sealed class MessagingSettings
     public int[]? DatabaseRetryCooldownMilliseconds { get; set; }
 
     public TimeSpan[] DatabaseRetryCooldowns() =>
-        (DatabaseRetryCooldownMilliseconds is { Length: > 0 } configured ? configured : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 60_000, 60_000])
-            .Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+        Cooldowns(DatabaseRetryCooldownMilliseconds, [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 60_000, 60_000]);
 
-    public TimeSpan[] RetryCooldowns() =>
-        (RetryCooldownMilliseconds is { Length: > 0 } configured ? configured : [100, 500, 2_000]).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+    public TimeSpan[] RetryCooldowns() => Cooldowns(RetryCooldownMilliseconds, [100, 500, 2_000]);
+
+    private static TimeSpan[] Cooldowns(int[]? configured, int[] defaults) =>
+        (configured is { Length: > 0 } ? configured : defaults).Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
 }

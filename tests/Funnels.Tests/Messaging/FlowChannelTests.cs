@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Tests.Messaging;
@@ -7,15 +6,11 @@ namespace Funnels.Tests.Messaging;
 [Collection(ServicesCollection.Name)]
 public sealed class FlowChannelTests(Hosts hosts)
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_phrase_starts_the_flows_bound_to_the_number_it_was_sent_to_and_those_bound_to_none()
     {
         var kit = await WhatsAppKit.CreateAsync(hosts);
-        var otherNumber = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
-        (await kit.Workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{otherNumber}", new { display_phone_number = "+1 555 0101" }, TestWorkspace.Json, Cancel))
-            .EnsureSuccessStatusCode();
+        var otherNumber = await kit.AddNumberAsync();
         const string definition = """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "Hi"}}}""";
         var onThisNumber = await kit.FlowAsync("menu please", definition);
         var onTheOther = await kit.FlowOnAsync(otherNumber, "menu please", definition);

@@ -23,10 +23,18 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
     public static async Task<WhatsAppKit> CreateAsync(Hosts hosts)
     {
         var workspace = await TestWorkspace.CreateAsync(hosts);
+        return new WhatsAppKit(hosts, workspace, await ClaimNumberAsync(workspace));
+    }
+
+    /// <summary>Another fresh number claimed by the kit's workspace.</summary>
+    public Task<string> AddNumberAsync() => ClaimNumberAsync(Workspace);
+
+    private static async Task<string> ClaimNumberAsync(TestWorkspace workspace)
+    {
         var phoneNumberId = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
         (await workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}", new { display_phone_number = "+1 555 0100" }, TestWorkspace.Json, Cancel))
             .EnsureSuccessStatusCode();
-        return new WhatsAppKit(hosts, workspace, phoneNumberId);
+        return phoneNumberId;
     }
 
     /// <summary>Meta's X-Hub-Signature-256 of a body.</summary>
