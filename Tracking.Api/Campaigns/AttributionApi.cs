@@ -50,7 +50,8 @@ public static class AttributionApi
     }
 
     public static async Task<IResult> PostImpression(
-        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, CancellationToken cancellationToken)
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null) return problem;
@@ -65,7 +66,9 @@ public static class AttributionApi
         var userAgent = f.Text("user_agent", maxLength: 512);
         var ip = f.Text("ip_address", maxLength: 64);
         var referrer = f.Text("referrer", maxLength: 2048);
-        var at = f.Timestamp("timestamp") ?? DateTime.UtcNow;
+        // Recorded by our clock: what is paid depends on it (a click after the campaign's end is not), not on the client's timestamp.
+        var recordedAt = clock.GetUtcNow();
+        var at = f.Timestamp("timestamp") ?? recordedAt.UtcDateTime;
         if (errors.Count > 0) return JsonBody.Invalid(errors);
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
@@ -95,7 +98,7 @@ public static class AttributionApi
                 {
                     await messages.PublishAsync(new CampaignTrafficRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId.Value, eventType,
                         new Money(campaign.BudgetAmount, campaign.Currency), paid, new DateTimeOffset(at),
-                        campaign.EndsAt is { } end ? new DateTimeOffset(end) : null, TimeSpan.FromSeconds(campaign.RefundWindowSeconds), DateTimeOffset.UtcNow));
+                        campaign.EndsAt is { } end ? new DateTimeOffset(end) : null, TimeSpan.FromSeconds(campaign.RefundWindowSeconds), recordedAt));
                 }
             }
             return inserted == 1;

@@ -6,6 +6,7 @@ using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Collect;
 using Funnels.Tracking.Workspaces;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
 using Wolverine.RabbitMQ;
 
@@ -44,6 +45,8 @@ internal static class Extensions
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
         builder.Services.AddSingleton<KnownWorkspaces>();
+        // The clock that stamps paid traffic (tests replace it to record clicks before or after a campaign's end).
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         // t.js runs on customers' pages: public tracking endpoints accept any origin (no cookies are used).
         builder.Services.AddCors(cors => cors.AddPolicy(TrackingLimits.CorsPolicy, policy => policy

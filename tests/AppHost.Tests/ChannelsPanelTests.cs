@@ -44,6 +44,15 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         await Panel.Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "completed");
         await Browser.ScreenshotAsync(page, "test-run");
 
+        // A completed run's send goes out on its own queue: wait until the run records it sent (a sent
+        // message is never sent again), then there is exactly one request at the Graph API.
+        var run = page.Url.TrimEnd('/').Split('/')[^1];
+        var (worker, _) = await _panel.ApiAsync("messaging-worker");
+        using (worker)
+        {
+            await Panel.Until(async () => (await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/runs/{run}")).GetProperty("outbound_messages")
+                .EnumerateArray().Any(o => o.GetProperty("status").GetString() == "sent"), "the test run's message recorded as sent");
+        }
         var sent = Assert.Single(topology.Graph.SentFrom(channel));
         Assert.Equal(("573001234567", "text", "Hello from the panel (test_send)"), (sent.To, sent.Type, sent.Text));
 

@@ -79,10 +79,28 @@ public sealed class Panel : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The least a wait may take before it fails: a limit, not an expectation (a busy machine can take
+    /// many times what a quiet one does; a generous limit costs time only when the test fails anyway).
+    /// </summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>Polls until the condition holds (it reads the outcome of asynchronous work), bounded in time.</summary>
+    public static async Task Until(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        var limit = within is { } w && w > Patience ? w : Patience;
+        var deadline = DateTime.UtcNow + limit;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out after {limit.TotalSeconds:0} s waiting for {what}.");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Reloads the page until the condition holds (what the page shows comes from asynchronous work).</summary>
     public static async Task Eventually(IPage page, Func<Task<bool>> condition, TimeSpan? within = null)
     {
-        var limit = within ?? TimeSpan.FromSeconds(30);
+        var limit = within is { } w && w > Patience ? w : Patience;
         var deadline = DateTime.UtcNow + limit;
         while (!await condition())
         {

@@ -42,7 +42,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     /// <summary>The tail of a resource's console, to explain a failure.</summary>
     public string LogOf(string resource) => string.Join('\n', App.GetResource(resource).Log.Tail(60));
 
-    public HttpClient Client(string service) => new() { BaseAddress = App.GetEndpoint(service), Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Client(string service) => new() { BaseAddress = App.GetEndpoint(service), Timeout = TimeSpan.FromSeconds(100) };
 
     public async ValueTask DisposeAsync()
     {

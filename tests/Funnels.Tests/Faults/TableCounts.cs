@@ -30,21 +30,46 @@ public static class TableCounts
         return counts.ToDictionary(c => c.Table, c => c.Rows);
     }
 
-    /// <summary>Counts once nothing is moving any more (earlier tests' messages settled), bounded in time.</summary>
+    /// <summary>
+    /// Counts once nothing is moving any more: no envelope waits in any service's outbox or inbox
+    /// (scheduled ones due within a minute count as waiting), no message waits in a RabbitMQ queue
+    /// between the services, and the counts are the same as at the previous look. Earlier tests'
+    /// messages and the services' start-up announcements have then settled. Fails, saying what is
+    /// still moving, if that does not happen within the bound.
+    /// </summary>
     public static async Task<IReadOnlyDictionary<string, long>> SettledAsync(Servers servers, TimeSpan within)
     {
-        var deadline = DateTime.UtcNow + within;
-        var previous = await TakeAsync(servers);
-        while (true)
+        IReadOnlyDictionary<string, long>? previous = null;
+        var moving = new List<string>();
+        return await Eventually.Until(async () =>
         {
-            await Task.Delay(1000, TestContext.Current.CancellationToken);
             var current = await TakeAsync(servers);
-            if (Changes(previous, current).Count == 0 || DateTime.UtcNow > deadline)
-            {
-                return current;
-            }
+            moving = [.. await WaitingEnvelopesAsync(servers), .. await servers.QueuedMessagesAsync()];
+            if (previous is not null) moving.AddRange(Changes(previous, current));
+            var settled = previous is not null && moving.Count == 0;
             previous = current;
+            if (!settled) await Task.Delay(400, TestContext.Current.CancellationToken);
+            return settled ? current : null;
+        }, within, () => $"the tables to settle; still moving: {string.Join(", ", moving)}");
+    }
+
+    /// <summary>Envelopes not yet sent or handled, per *_wolverine schema, as "schema: n waiting".</summary>
+    private static async Task<List<string>> WaitingEnvelopesAsync(Servers servers)
+    {
+        await using var connection = new NpgsqlConnection(servers.Postgres);
+        var schemas = await connection.QueryAsync<string>(
+            "SELECT table_schema FROM information_schema.tables WHERE table_schema LIKE '%\\_wolverine' AND table_name = 'wolverine_incoming_envelopes'");
+        var waiting = new List<string>();
+        foreach (var schema in schemas)
+        {
+            var count = await connection.ExecuteScalarAsync<long>($"""
+                SELECT (SELECT count(*) FROM {schema}.wolverine_outgoing_envelopes)
+                     + (SELECT count(*) FROM {schema}.wolverine_incoming_envelopes
+                        WHERE status = 'Incoming' OR (status = 'Scheduled' AND execution_time < now() + interval '1 minute'))
+                """);
+            if (count > 0) waiting.Add($"{schema}: {count} envelopes waiting");
         }
+        return waiting;
     }
 
     /// <summary>Tables whose count differs, as "table: before -> after".</summary>

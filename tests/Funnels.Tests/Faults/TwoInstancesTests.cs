@@ -124,8 +124,10 @@ public sealed class TwoInstancesTests(Hosts hosts)
             }, TimeSpan.FromSeconds(90), "every delayed run to complete");
             await Eventually.Until(() => Task.FromResult(hosts.Graph.SentFor(kit.PhoneNumberId).Count >= contacts.Length ? (bool?)true : null),
                 TimeSpan.FromSeconds(30), "every send after the delay");
-            // Long enough for a second firing of any wake-up (scheduled polling is 0.5 s here) to show.
-            await Task.Delay(3000, Cancel);
+            // Every wake-up and every send consumed, by either instance, and none waiting to fire again.
+            var runs = (await QueryAsync<Guid>("SELECT id FROM messaging.flow_runs WHERE flow_id = @flow", new { flow })).Select(r => r.ToString()).ToArray();
+            await hosts.Servers.HandledAsync("messaging", "ResumeRun", runs, handled: contacts.Length);
+            await hosts.Servers.SendsOfFlowHandledAsync(flow);
 
             var sent = hosts.Graph.SentFor(kit.PhoneNumberId);
             Assert.Equal(contacts.Order(), sent.Select(r => r.To).Order());
@@ -169,7 +171,11 @@ public sealed class TwoInstancesTests(Hosts hosts)
 
             // Each captured lead reaches the CRM once, whichever of the two workers delivered it.
             await Eventually.Until(() => Task.FromResult(receiver.Requests.Count >= people.Length ? (bool?)true : null), TimeSpan.FromSeconds(60), "every lead.captured delivery");
-            await Task.Delay(1500, Cancel);
+            // One LeadCaptured per lead reached the workers, and every delivery was consumed: the count is final.
+            await hosts.Servers.HandledAsync("messaging", "LeadCaptured", workspace.Id.ToString(), handled: people.Length);
+            await hosts.Servers.WebhookDeliveriesHandledAsync(workspace.Id);
+            Assert.Equal(people.Length, await hosts.Servers.CountAsync(
+                "SELECT count(*) FROM messaging.webhook_deliveries WHERE workspace_id = @Id AND event_type = 'lead.captured'", new { workspace.Id }));
             var delivered = receiver.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("email").GetString()).ToList();
             Assert.Equal(people.Order(), delivered.Order());
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using System.Net.Http.Headers;
 using Funnels.ServiceDefaults.Security;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,9 @@ namespace Funnels.Tests.Infrastructure;
 /// One Funnels service hosted in-process against the real servers, configured exactly the way
 /// AppHost configures it (Aspire's connection-string names), with short messaging timings.
 /// </summary>
-public sealed class ServiceHost<TProgram>(Servers servers, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<TProgram> where TProgram : class
+public sealed class ServiceHost<TProgram>(
+    Servers servers, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<TProgram> where TProgram : class
 {
     public const string SigningKey = "tests-signing-key-0123456789-0123456789-0123456789";
     public const string AdminEmail = "first-admin@funnels.test";
@@ -24,6 +27,10 @@ public sealed class ServiceHost<TProgram>(Servers servers, IReadOnlyDictionary<s
         foreach (var (key, value) in Settings(servers).Concat(settings ?? new Dictionary<string, string?>()))
         {
             builder.UseSetting(key, value);
+        }
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 

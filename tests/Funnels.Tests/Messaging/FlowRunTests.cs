@@ -39,9 +39,16 @@ public sealed class FlowRunTests(Hosts hosts)
         Assert.Equal("whatsapp", sent[0].Body.GetProperty("messaging_product").GetString());
         Assert.Equal("button", await hosts.Servers.ScalarAsync<string>(
             "SELECT attributes->>'source' FROM messaging.contacts WHERE workspace_id = @Id AND wa_id = @clicker", new { kit.Workspace.Id, clicker }));
-        await Task.Delay(1000, Cancel);
-        Assert.Empty(kit.SentTo(typer));
+        // The delivery was consumed: its three messages were matched in one transaction, the typer's to no
+        // trigger (a run that failed to start inline would have left a queued trigger), and the clicker's sends are done.
+        await hosts.Servers.HandledAsync("messaging", "WhatsAppWebhookReceived", typer);
+        Assert.Equal(0, await hosts.Servers.CountAsync("""
+            SELECT count(*) FROM messaging.scheduled_triggers t JOIN messaging.contacts c ON c.id = t.contact_id
+            WHERE t.workspace_id = @Id AND (c.wa_id = @typer OR t.flow_id = @other)
+            """, new { kit.Workspace.Id, typer, other }));
         Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.flow_runs WHERE flow_id = @other", new { other }));
+        await hosts.Servers.SendsOfRunHandledAsync(await kit.RunAsync(flow, clicker, "completed"));
+        Assert.Empty(kit.SentTo(typer));
 
         var run = await kit.Workspace.Worker.GetFromJsonAsync<JsonElement>($"/api/messaging/runs/{await kit.RunAsync(flow, clicker, "completed")}", Cancel);
         Assert.Equal(["send_text", "set_attribute", "end"], run.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("node_type").GetString()));
@@ -63,16 +70,17 @@ public sealed class FlowRunTests(Hosts hosts)
 
         var run = await kit.RunAsync(flow, waId, "waiting");
         await kit.SentAsync(waId, 1);
-        var restarted = DateTime.UtcNow;
         await hosts.RestartWorkerAsync();
 
-        await kit.RunAsync(flow, waId, "completed", seconds: 45);
+        await kit.RunAsync(flow, waId, "completed");
         var sent = await kit.SentAsync(waId, 2);
         Assert.Equal(["one", "two"], sent.Select(r => r.Text));
         Assert.Equal(3, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.flow_run_steps WHERE run_id = @run", new { run }));
-        await Task.Delay(1000, Cancel);
+        // The wake-up and both sends consumed (none waiting to fire again): two sends is the final count.
+        await hosts.Servers.HandledAsync("messaging", "ResumeRun", run);
+        await hosts.Servers.SendsOfRunHandledAsync(run);
+        Assert.Equal(2, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.outbound_messages WHERE run_id = @run", new { run }));
         Assert.Equal(2, kit.SentTo(waId).Count);
-        Assert.True(DateTime.UtcNow - restarted < TimeSpan.FromSeconds(45));
     }
 
     private const string AskFlow = """
@@ -92,15 +100,19 @@ public sealed class FlowRunTests(Hosts hosts)
         var flow = await kit.FlowAsync("call me", AskFlow);
         var waId = WhatsAppKit.NewWaId();
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("call me"))));
-        await kit.RunAsync(flow, waId, "waiting");
+        var run = await kit.RunAsync(flow, waId, "waiting");
 
         // A reply that does not match the pattern keeps the run waiting; a matching one resumes it.
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("maybe?"))));
-        await Task.Delay(300, Cancel);
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
+            "SELECT context->>'last_unmatched_reply' FROM messaging.flow_runs WHERE id = @run AND status = 'waiting' AND context->>'last_unmatched_reply' = 'maybe?'",
+            new { run }), TimeSpan.FromSeconds(60), "the unmatched reply recorded on the waiting run");
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("Yes"))));
 
         await kit.RunAsync(flow, waId, "completed");
-        await Task.Delay(3000, Cancel); // past the 2 s timeout: it must find the run moved on
+        // The 2 s timeout fired and found the run moved on; every send of the run is done.
+        await hosts.Servers.HandledAsync("messaging", "ReplyTimedOut", run);
+        await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Equal(["Shall we call you? (yes/no)", "Great, Yes it is"], kit.SentTo(waId).Select(r => r.Text));
         Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @flow AND input->>'text' <> 'call me'", new { flow }));
     }
@@ -132,7 +144,7 @@ public sealed class FlowRunTests(Hosts hosts)
         var outbound = await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
             "SELECT status || ':' || attempts || ':' || (wamid IS NOT NULL) FROM messaging.outbound_messages WHERE run_id = @run AND status = 'sent'", new { run }), TimeSpan.FromSeconds(20), "the send recorded");
         Assert.Equal("sent:3:true", outbound);
-        await Task.Delay(1500, Cancel);
+        await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Equal([500, 500, 200], hosts.Graph.RequestsFor(kit.PhoneNumberId).Select(r => r.AnsweredWith));
         Assert.Single(kit.SentTo(waId));
     }
@@ -147,7 +159,7 @@ public sealed class FlowRunTests(Hosts hosts)
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("bad number"))));
 
         var run = await kit.RunAsync(flow, waId, "failed");
-        await Task.Delay(1500, Cancel);
+        await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Single(hosts.Graph.RequestsFor(kit.PhoneNumberId));
         Assert.Equal("failed", await hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.outbound_messages WHERE run_id = @run", new { run }));
     }
@@ -183,7 +195,7 @@ public sealed class FlowRunTests(Hosts hosts)
         await kit.SentAsync(waId, 1);
         await Eventually.Until(async () => await hosts.Servers.CountAsync("SELECT count(*) FROM messaging_wolverine.wolverine_dead_letters WHERE id = @deadLetter", new { deadLetter }) == 0 ? (bool?)true : null,
             TimeSpan.FromSeconds(20), "the dead letter to leave the store");
-        await Task.Delay(1000, Cancel);
+        await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Single(kit.SentTo(waId));
         Assert.Equal("sent", await hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.outbound_messages WHERE id = @outbound", new { outbound }));
         Assert.Equal(HttpStatusCode.NotFound, (await operatorClient.DeleteAsync($"/api/messaging/dead-letters/{deadLetter}", Cancel)).StatusCode);
@@ -203,7 +215,9 @@ public sealed class FlowRunTests(Hosts hosts)
         var cancelled = await kit.Workspace.Worker.PostAsync($"/api/messaging/runs/{run}/cancel", null, Cancel);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await kit.Workspace.Worker.PostAsync($"/api/messaging/runs/{run}/cancel", null, Cancel)).StatusCode);
-        await Task.Delay(3500, Cancel);
+        // The wake-up fired (2 s after the wait began) and found the run cancelled.
+        await hosts.Servers.HandledAsync("messaging", "ResumeRun", run);
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.outbound_messages WHERE run_id = @run", new { run }));
         Assert.Empty(hosts.Graph.RequestsFor(kit.PhoneNumberId));
         Assert.Equal("cancelled", await hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.flow_runs WHERE id = @run", new { run }));
     }

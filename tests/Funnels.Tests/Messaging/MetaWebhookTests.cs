@@ -77,7 +77,9 @@ public sealed class MetaWebhookTests(Hosts hosts)
         await kit.SentAsync(waId, 1);
         await Eventually.Until(async () => await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.inbound_messages WHERE workspace_id = @Id", new { kit.Workspace.Id }) is 2 ? (long?)2 : null,
             TimeSpan.FromSeconds(20), "both distinct messages recorded");
-        await Task.Delay(1500, Cancel);
+        // All three deliveries consumed, and the one run's send: the counts below are final.
+        await hosts.Servers.HandledAsync("messaging", "WhatsAppWebhookReceived", wamid, handled: 3);
+        await hosts.Servers.SendsOfFlowHandledAsync(flow);
         Assert.Equal(3, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.whatsapp_webhook_events WHERE body LIKE '%' || @wamid || '%'", new { wamid }));
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.inbound_messages WHERE wamid = @wamid", new { wamid }));
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @flow", new { flow }));

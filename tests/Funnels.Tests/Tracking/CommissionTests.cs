@@ -65,17 +65,20 @@ public sealed class CommissionTests(Hosts hosts)
     public async Task A_payout_scheduled_for_the_end_of_the_refund_window_is_paid_after_a_worker_restart()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 4,
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 10,
             rule: new { kind = "per_conversion_fixed", amount = 5000m });
         await tracked.PostJsonAsync("/api/tracking/conversions", new
         {
             id = "paid-later", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 80000.0m, currency = "COP",
         });
-        var payout = await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>(
-            "SELECT id FROM messaging.payouts WHERE workspace_id = @Id AND state = 'scheduled'", new { tracked.Id }), TimeSpan.FromSeconds(30), "the payout to be scheduled");
+        // Scheduled, and not yet due (the refund window is far longer than scheduling takes on a busy machine).
+        var payout = (await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>(
+            "SELECT id FROM messaging.payouts WHERE workspace_id = @Id AND state = 'scheduled' AND due_at > now()", new { tracked.Id }),
+            TimeSpan.FromSeconds(30), "the payout to be scheduled"))!.Value;
+        var dueAt = await hosts.Servers.ScalarAsync<DateTime>("SELECT due_at FROM messaging.payouts WHERE id = @payout", new { payout });
 
         // Down past the due time: the scheduled message waits in PostgreSQL, not in the process.
-        await hosts.RestartWorkerAsync(TimeSpan.FromSeconds(5));
+        await hosts.RestartWorkerAsync(downUntil: dueAt);
 
         await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
             "SELECT state FROM messaging.payouts WHERE id = @payout AND state = 'paid'", new { payout }), TimeSpan.FromSeconds(45), "the payout to be paid");

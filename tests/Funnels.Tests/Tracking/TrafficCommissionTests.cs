@@ -1,7 +1,9 @@
+extern alias tracking;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Funnels.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Funnels.Tests.Tracking;
 
@@ -18,10 +20,12 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, rule: new { kind = "per_click", amount = 500m });
 
         // Three clicks, the first sent three times; an impression is not paid by a per_click rule.
+        var before = DateTime.UtcNow;
         var posts = new[] { "click-1", "click-1", "click-2", "click-3", "click-1" }
             .Select(id => tracked.PostJsonAsync("/api/tracking/impressions", new { id, campaign_id = campaign, influencer_id = influencers[0], event_type = "click" }))
             .Append(tracked.PostJsonAsync("/api/tracking/impressions", new { id = "seen-1", campaign_id = campaign, influencer_id = influencers[0], event_type = "impression" }));
         Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var after = DateTime.UtcNow;
 
         await CommissionOwedAsync(tracked, campaign, 1500m);
         Assert.Equal(1500m, await AccruedAsync(campaign, "per_click"));
@@ -33,9 +37,10 @@ public sealed class TrafficCommissionTests(Hosts hosts)
 
         // No end date: the month's traffic is paid at the end of the month plus the refund window (30 days here).
         var listed = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("events").GetInt64() == 3));
-        var now = DateTime.UtcNow;
-        var monthEnd = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
-        Assert.Equal(monthEnd, listed.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
+        // The month the clicks were recorded in (the later one, should a month have ended while they were posted).
+        static DateTime MonthEnd(DateTime t) => new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
+        var monthEnd = listed.GetProperty("period_ends_at").GetDateTime().ToUniversalTime();
+        Assert.Contains(monthEnd, new[] { MonthEnd(before), MonthEnd(after) });
         Assert.Equal(1500m, listed.GetProperty("amount").GetProperty("amount").GetDecimal());
         Assert.Equal("per_click", listed.GetProperty("rule_kind").GetString());
         var payout = listed.GetProperty("payout");
@@ -48,26 +53,34 @@ public sealed class TrafficCommissionTests(Hosts hosts)
     public async Task Traffic_of_a_campaign_with_an_end_is_paid_once_after_its_refund_window_even_across_a_worker_restart()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 2,
-            rule: new { kind = "per_click", amount = 500.5m }, endsAt: DateTimeOffset.UtcNow.AddSeconds(6));
-        var clicks = Enumerable.Range(0, 3).Select(i => tracked.PostJsonAsync("/api/tracking/impressions", new
+        // The payout is due at the end plus the refund window: long enough that it is still scheduled when the worker stops.
+        var endsAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 12,
+            rule: new { kind = "per_click", amount = 500.5m }, endsAt: endsAt);
+        // Tracking.Api records the clicks a minute before the end, however long the machine takes to post them.
+        var (clock, tracking, attribution) = ClockedTracking(tracked);
+        await using var _ = tracking;
+        using var __ = attribution;
+        clock.Set(endsAt.AddMinutes(-1));
+        var clicks = Enumerable.Range(0, 3).Select(i => attribution.PostAsJsonAsync("/api/tracking/impressions", new
         {
             id = $"ending-{i}", campaign_id = campaign, influencer_id = influencers[0], event_type = "click",
-        }));
+        }, TrackedWorkspace.Json, Cancel));
         Assert.All(await Task.WhenAll(clicks), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
 
         var scheduled = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("events").GetInt64() == 3));
         var payout = scheduled.GetProperty("payout").GetProperty("id").GetGuid();
         Assert.Equal("scheduled", scheduled.GetProperty("payout").GetProperty("state").GetString());
-        var endsAt = await hosts.Servers.ScalarAsync<DateTime>("SELECT ends_at FROM tracking.campaigns WHERE id = @campaign", new { campaign });
-        Assert.Equal(endsAt, scheduled.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
-        Assert.Equal(endsAt.AddSeconds(2), scheduled.GetProperty("payout").GetProperty("due_at").GetDateTime().ToUniversalTime());
+        var storedEnd = await hosts.Servers.ScalarAsync<DateTime>("SELECT ends_at FROM tracking.campaigns WHERE id = @campaign", new { campaign });
+        Assert.Equal(storedEnd, scheduled.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
+        var dueAt = scheduled.GetProperty("payout").GetProperty("due_at").GetDateTime().ToUniversalTime();
+        Assert.Equal(storedEnd.AddSeconds(12), dueAt);
 
         // Down past the due time: the scheduled PayoutDue waits in PostgreSQL, not in the process.
-        await hosts.RestartWorkerAsync(TimeSpan.FromSeconds(9));
+        await hosts.RestartWorkerAsync(downUntil: dueAt);
 
         var paid = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("payout").GetProperty("state").GetString() == "paid",
-            TimeSpan.FromSeconds(45)));
+            TimeSpan.FromSeconds(60)));
         Assert.Equal(payout, paid.GetProperty("payout").GetProperty("id").GetGuid());
         Assert.Equal(1501.5m, paid.GetProperty("payout").GetProperty("amount").GetProperty("amount").GetDecimal());
         Assert.True(paid.GetProperty("payout").GetProperty("paid_at").GetDateTime() >= paid.GetProperty("payout").GetProperty("due_at").GetDateTime());
@@ -78,8 +91,10 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         var payouts = await worker.GetFromJsonAsync<JsonElement>("/api/messaging/payouts?state=paid", Cancel);
         Assert.Equal(1501.5m, Assert.Single(payouts.GetProperty("items").EnumerateArray()).GetProperty("amount").GetProperty("amount").GetDecimal());
 
-        // The campaign has ended: a later click is recorded but pays nothing, and opens no payout.
-        var late = await tracked.PostJsonAsync("/api/tracking/impressions", new { id = "after-end", campaign_id = campaign, influencer_id = influencers[0], event_type = "click" });
+        // A click recorded after the end is recorded but pays nothing, and opens no payout.
+        clock.Set(endsAt.AddMinutes(1));
+        var late = await attribution.PostAsJsonAsync("/api/tracking/impressions", new { id = "after-end", campaign_id = campaign, influencer_id = influencers[0], event_type = "click" },
+            TrackedWorkspace.Json, Cancel);
         Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
         await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
             "SELECT message_key FROM messaging.processed_messages WHERE consumer = 'traffic-commission' AND message_key = @key",
@@ -92,17 +107,23 @@ public sealed class TrafficCommissionTests(Hosts hosts)
     public async Task A_payout_pays_the_exact_accrual_rounded_down_and_releases_the_rest_of_the_budget()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var endsAt = DateTimeOffset.UtcNow.AddSeconds(1);
         var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, currency: "USD", refundWindowSeconds: 0,
-            rule: new { kind = "per_mille_impressions", amount = 2.5m }, endsAt: DateTimeOffset.UtcNow.AddSeconds(6));
-        var posts = Enumerable.Range(0, 7).Select(i => tracked.PostJsonAsync("/api/tracking/impressions", new
+            rule: new { kind = "per_mille_impressions", amount = 2.5m }, endsAt: endsAt);
+        // Recorded before the end by Tracking.Api's clock; the payout falls due as soon as the end has passed.
+        var (clock, tracking, attribution) = ClockedTracking(tracked);
+        await using var _ = tracking;
+        using var __ = attribution;
+        clock.Set(endsAt.AddMinutes(-1));
+        var posts = Enumerable.Range(0, 7).Select(i => attribution.PostAsJsonAsync("/api/tracking/impressions", new
         {
             id = $"fraction-{i}", campaign_id = campaign, influencer_id = influencers[0], event_type = "impression",
-        }));
+        }, TrackedWorkspace.Json, Cancel));
         Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
 
         // 7 × 2.5/1000 = 0.0175 USD accrued exactly; 0.01 is paid and 0.0075 goes back to the budget.
         var paid = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("payout").GetProperty("state").GetString() == "paid"
-            && c.GetProperty("events").GetInt64() == 7, TimeSpan.FromSeconds(45)));
+            && c.GetProperty("events").GetInt64() == 7, TimeSpan.FromSeconds(60)));
         Assert.Equal(0.0175m, paid.GetProperty("amount").GetProperty("amount").GetDecimal());
         Assert.Equal(0.01m, paid.GetProperty("payout").GetProperty("amount").GetProperty("amount").GetDecimal());
         Assert.Equal(0.01m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
@@ -155,6 +176,16 @@ public sealed class TrafficCommissionTests(Hosts hosts)
             "SELECT capped_by_budget FROM messaging.traffic_commissions WHERE campaign_id = @campaign", new { campaign }));
         Assert.Equal(1200m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
         await CommissionOwedAsync(tracked, campaign, 1200m);
+    }
+
+    /// <summary>A Tracking.Api of the test's own whose clock the test sets, and an attribution client of the workspace on it.</summary>
+    private (TestClock Clock, ServiceHost<tracking::Program> Host, HttpClient Attribution) ClockedTracking(TrackedWorkspace tracked)
+    {
+        var clock = new TestClock();
+        var host = new ServiceHost<tracking::Program>(hosts.Servers, services: s => s.AddSingleton<TimeProvider>(clock));
+        var client = host.CreateClient();
+        client.DefaultRequestHeaders.Add(TrackedWorkspace.AttributionKeyHeader, tracked.AttributionKey);
+        return (clock, host, client);
     }
 
     private async Task<List<JsonElement>> TrafficCommissionsAsync(TrackedWorkspace tracked, Guid campaign, Func<JsonElement, bool> ready, TimeSpan? timeout = null)
