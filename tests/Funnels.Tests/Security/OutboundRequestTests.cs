@@ -128,7 +128,7 @@ public sealed class OutboundRequestTests(Hosts hosts)
         }
 
         var detail = await RunDetailAsync(kit, run, "failed");
-        Assert.Contains(Refused, detail.GetProperty("error").GetString());
+        Assert.Contains(Refused, detail.GetProperty("run").GetProperty("error").GetString());
         Assert.Empty(receiver.Requests);
         Assert.Empty(kit.SentTo(waId));
     }
@@ -268,7 +268,7 @@ public sealed class OutboundRequestTests(Hosts hosts)
             var response = await kit.Workspace.Worker.GetAsync($"/api/messaging/runs/{run}", Cancel);
             if (!response.IsSuccessStatusCode) return (JsonElement?)null;
             var detail = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
-            return detail.GetProperty("status").GetString() == status ? detail : null;
+            return detail.GetProperty("run").GetProperty("status").GetString() == status ? detail : null;
         }, TimeSpan.FromSeconds(60), $"run {run} to be {status}"))!.Value;
 
     private static async Task<JsonElement> TestSendAndReadAsync(WhatsAppKit kit, Guid flow, string node)
