@@ -47,6 +47,9 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
         var response = await workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}",
             new { display_phone_number = "+1 555 0100", access_token = TokenOf(phoneNumberId) }, TestWorkspace.Json, Cancel);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Cancel));
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>(
+            "SELECT workspace_id FROM messaging.whatsapp_channels WHERE phone_number_id = @phoneNumberId AND workspace_id = @Id", new { phoneNumberId, workspace.Id }),
+            TimeSpan.FromSeconds(60), $"Messaging.Worker to know that workspace {workspace.Id} owns {phoneNumberId}");
         return phoneNumberId;
     }
 
