@@ -13,8 +13,13 @@ public sealed class WebhookSender(OutboundHttp http)
 {
     public Task<OutboundResponse> SendAsync(string url, string secret, Guid deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            // Saved before URLs were checked: no request can be made of it, and no retry changes that.
+            return Task.FromResult(new OutboundResponse(null, null, false, OutboundPolicy.Refused, true));
+        }
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var request = new HttpRequestMessage(HttpMethod.Post, url)
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };

@@ -14,7 +14,7 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
 
     public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
-    private static string NewPhoneNumberId() => "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
+    private static string NewPhoneNumberId() => ChannelClaims.NewPhoneNumberId();
 
     [Fact]
     public Task An_owner_adds_a_channel_and_a_test_send_from_it_reaches_the_graph_api() => _panel.Explained(async page =>
@@ -37,9 +37,7 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         var row = page.Locator($"tr[data-channel='{channel}']");
         await Assertions.Expect(row).ToContainTextAsync("its own token");
         // Messaging.Worker learns the claim from Runtime.Api a moment later (WhatsAppChannelClaimed).
-        await Panel.Until(async () => await ScalarAsync("SELECT count(*) FROM messaging.whatsapp_channels WHERE phone_number_id = @channel AND workspace_id IS NOT NULL", channel) > 0,
-            $"Messaging.Worker to know channel {channel} (runtime outgoing: {await ScalarAsync("SELECT count(*) FROM runtime_wolverine.wolverine_outgoing_envelopes", channel)}, " +
-            $"worker incoming: {await ScalarAsync("SELECT count(*) FROM messaging_wolverine.wolverine_incoming_envelopes WHERE message_type LIKE '%WhatsAppChannel%'", channel)})");
+        await ChannelClaims.KnownToWorkerAsync(topology, channel);
         await Assertions.Expect(row).ToContainTextAsync("+1 555 0199");
         await row.GetByLabel($"Display number of {channel}").FillAsync("+1 555 0100");
         await row.GetByRole(AriaRole.Button, new() { Name = "Rename" }).ClickAsync();
@@ -129,15 +127,6 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
             Assert.Equal(0, (await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/runs?flow_id={flow}")).GetProperty("total").GetInt64());
         }
     });
-
-    private async Task<long> ScalarAsync(string sql, string channel)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(topology.App.GetConnectionString("postgres"));
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("channel", channel);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
 
     private async Task<Guid> DraftFlowAsync(string name)
     {
