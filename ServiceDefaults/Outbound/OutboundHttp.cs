@@ -19,9 +19,10 @@ public sealed record OutboundResponse(int? StatusCode, string? Body, bool Trunca
 
 /// <summary>
 /// The one HTTP client for requests a user aimed (webhook endpoints, flow webhook nodes): the
-/// <see cref="OutboundPolicy"/> at save-independent send time and at connect time, no proxy, no
-/// automatic redirects (a 3xx is the answer), a bounded time and a bounded read. Without the shared
-/// resilience pipeline on purpose: each attempt is a recorded, durable Wolverine retry instead.
+/// <see cref="OutboundPolicy"/> checked again at send time and at connect time (whatever was checked
+/// when the URL was saved), no proxy, no automatic redirects (a 3xx is the answer), a bounded time
+/// and a bounded read. Without the shared resilience pipeline on purpose: each attempt is a
+/// recorded, durable Wolverine retry instead.
 /// </summary>
 public sealed class OutboundHttp(OutboundPolicy policy, OutboundSettings settings) : IDisposable
 {
