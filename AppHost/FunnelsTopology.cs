@@ -24,6 +24,10 @@ public static class FunnelsTopology
         var signingKey = builder.AddParameter("auth-signing-key", secret: true);
         var adminPassword = builder.AddParameter("admin-password", secret: true);
         builder.WithEnvironment("Auth__SigningKey", signingKey);
+        // The key Runtime.Api and Messaging.Worker encrypt WhatsApp channels' access tokens with
+        // (AES-256-GCM): 32 bytes, base64, derived from the generated secret (SHA-256 of it).
+        var encryptionKey = builder.AddParameter("secrets-encryption-key", secret: true);
+        builder.WithEnvironment("Secrets__EncryptionKey", encryptionKey, EncryptionKeyOf);
 
         // Backing servers, each a local process on its own folder and loopback port.
         var postgres = builder.AddPostgres("postgres");
@@ -74,4 +78,8 @@ public static class FunnelsTopology
 
         return new FunnelsResources(AdminEmail, adminPassword);
     }
+
+    /// <summary>Secrets:EncryptionKey from the generated parameter: base64 of its SHA-256, 32 bytes.</summary>
+    public static string EncryptionKeyOf(string secret) =>
+        Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
 }

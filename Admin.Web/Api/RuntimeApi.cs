@@ -61,9 +61,10 @@ public interface IRuntimeApi
     Task<HttpResponseMessage> LeadsCsvAsync(Guid id, CancellationToken ct = default);
 }
 
-public sealed record ChannelRequest(string? DisplayPhoneNumber);
+/// <param name="AccessToken">The number's own Graph API token: the proof Runtime.Api asks for when a number is claimed.</param>
+public sealed record ChannelRequest(string? DisplayPhoneNumber, string? AccessToken = null);
 
-public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt);
+public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt, string? Proof = null, bool HasAccessToken = false);
 
 public sealed record SignInRequest(string Email, string Password, Guid? WorkspaceId = null);
 

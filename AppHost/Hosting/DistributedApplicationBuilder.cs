@@ -59,6 +59,13 @@ public sealed class DistributedApplicationBuilder
         return this;
     }
 
+    /// <summary>A value derived from a parameter (read when projects start) as an environment variable of every project.</summary>
+    public DistributedApplicationBuilder WithEnvironment(string key, ParameterResource parameter, Func<string, string> derive)
+    {
+        sharedEnvironment[key] = () => derive(parameter.Value);
+        return this;
+    }
+
     /// <summary>Decides folders, secrets and ports; after this every connection string is known.</summary>
     public DistributedApplication Build()
     {

@@ -6,6 +6,7 @@ using Funnels.Messaging.Webhooks;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
+using Funnels.ServiceDefaults.Outbound;
 using Funnels.ServiceDefaults.Security;
 using Wolverine;
 using Wolverine.ErrorHandling;
@@ -22,10 +23,14 @@ internal static class Extensions
     {
         var webhooks = builder.Configuration.GetSection("Webhooks").Get<WebhookSettings>() ?? new WebhookSettings();
         builder.Services.AddSingleton(webhooks);
+        // Webhook endpoints and flow webhook nodes call where users aim them: through the outbound policy.
+        builder.AddFunnelsOutbound();
         builder.Services.AddSingleton<WebhookSender>();
         var whatsApp = builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSendSettings>() ?? new WhatsAppSendSettings();
         builder.Services.AddSingleton(whatsApp);
         builder.Services.AddSingleton(builder.Configuration.GetSection("Flows").Get<FlowSettings>() ?? new FlowSettings());
+        // Channels' own access tokens arrive encrypted (Secrets:EncryptionKey, shared with Runtime.Api).
+        builder.AddFunnelsSecrets();
         builder.Services.AddSingleton<WhatsAppCloudClient>();
         builder.Services.AddSingleton<FlowWebhookCaller>();
         builder.Services.AddSingleton<FlowMetrics>();
@@ -44,6 +49,7 @@ internal static class Extensions
             // Deliveries run on a durable local queue: persisted in PostgreSQL, retried on a schedule.
             routes.PublishMessage<DeliverWebhook>().ToLocalQueue("webhooks");
             routes.LocalQueue("webhooks").UseDurableInbox().MaximumParallelMessages(8);
+            routes.Policies.OnException<WebhookDeliveryRefused>().MoveToErrorQueue();
             routes.Policies.OnException<WebhookDeliveryFailed>()
                 .ScheduleRetry(webhooks.RetryDelays())
                 .Then.MoveToErrorQueue();

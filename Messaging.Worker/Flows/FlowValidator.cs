@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Funnels.ServiceDefaults.Outbound;
 
 namespace Funnels.Messaging.Flows;
 
@@ -18,6 +19,28 @@ public static class FlowValidator
 {
     public static readonly IReadOnlySet<string> Statuses = new HashSet<string>(["draft", "active", "paused"]);
     public const int MaxWaitSeconds = 30 * 24 * 3600;
+
+    /// <summary>
+    /// <see cref="Validate(JsonElement)"/>, and every webhook node's URL checked against the outbound
+    /// policy (scheme, literal inside addresses, localhost, what the name resolves to now).
+    /// </summary>
+    public static async Task<(FlowInput? Flow, Dictionary<string, string[]> Errors)> ValidateAsync(JsonElement body, OutboundPolicy policy, CancellationToken cancellationToken)
+    {
+        var (flow, errors) = Validate(body);
+        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("definition", out var definition) && definition.ValueKind == JsonValueKind.Object
+            && definition.TryGetProperty("nodes", out var nodes) && nodes.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var node in nodes.EnumerateObject().Where(n => Str(n.Value, "type") == NodeTypes.Webhook))
+            {
+                var path = $"definition.nodes.{node.Name}.url";
+                if (!errors.ContainsKey(path) && await policy.CheckAsync(Str(node.Value, "url"), cancellationToken) is { } refusal)
+                {
+                    errors[path] = [refusal];
+                }
+            }
+        }
+        return errors.Count > 0 ? (null, errors) : (flow, errors);
+    }
 
     public static (FlowInput? Flow, Dictionary<string, string[]> Errors) Validate(JsonElement body)
     {

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using Funnels.Messaging.Triggers;
+using Funnels.Messaging.WhatsApp;
+using Funnels.ServiceDefaults.Outbound;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -49,13 +51,14 @@ public static class FlowsApi
         return await LoadAsync(connection, null, id, user.WorkspaceIdOf()) is { } flow ? TypedResults.Ok(flow) : TypedResults.NotFound();
     }
 
-    public static async Task<Results<Created<Flow>, ValidationProblem>> Create(JsonElement body, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Created<Flow>, ValidationProblem>> Create(JsonElement body, ClaimsPrincipal user, NpgsqlDataSource db, OutboundPolicy policy, CancellationToken ct)
     {
-        var (input, errors) = FlowValidator.Validate(body);
+        var (input, errors) = await FlowValidator.ValidateAsync(body, policy, ct);
         if (input is null) return TypedResults.ValidationProblem(errors);
         var id = Guid.CreateVersion7();
         var workspace = user.WorkspaceIdOf();
         await using var connection = await db.OpenConnectionAsync(ct);
+        if (await ChannelProblemAsync(connection, workspace, input) is { } problem) return problem;
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await connection.ExecuteAsync("""
             INSERT INTO messaging.flows (id, workspace_id, name, status, version, channel_phone_number_id, triggers)
@@ -67,12 +70,13 @@ public static class FlowsApi
         return TypedResults.Created($"/api/messaging/flows/{id}", (await LoadAsync(connection, null, id, workspace))!);
     }
 
-    public static async Task<Results<Ok<Flow>, ValidationProblem, NotFound>> Update(Guid id, JsonElement body, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Ok<Flow>, ValidationProblem, NotFound>> Update(Guid id, JsonElement body, ClaimsPrincipal user, NpgsqlDataSource db, OutboundPolicy policy, CancellationToken ct)
     {
-        var (input, errors) = FlowValidator.Validate(body);
+        var (input, errors) = await FlowValidator.ValidateAsync(body, policy, ct);
         if (input is null) return TypedResults.ValidationProblem(errors);
         var workspace = user.WorkspaceIdOf();
         await using var connection = await db.OpenConnectionAsync(ct);
+        if (await ChannelProblemAsync(connection, workspace, input) is { } problem) return problem;
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var current = await connection.QuerySingleOrDefaultAsync<int?>(
             // NO KEY: new runs hold a key-share lock on the flow (foreign key), so pausing a flow mid-burst must not wait on them.
@@ -102,6 +106,12 @@ public static class FlowsApi
         var deleted = await connection.ExecuteAsync("DELETE FROM messaging.flows WHERE id = @id AND workspace_id = @workspace", new { id, workspace = user.WorkspaceIdOf() });
         return deleted == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
     }
+
+    /// <summary>A flow writes from its channel: only one of the workspace's own numbers.</summary>
+    private static async Task<ValidationProblem?> ChannelProblemAsync(NpgsqlConnection connection, Guid workspace, FlowInput input) =>
+        input.ChannelPhoneNumberId is { } channel && !await WorkspaceChannels.OwnsAsync(connection, null, workspace, channel)
+            ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["channel_phone_number_id"] = [WorkspaceChannels.NotYours] })
+            : null;
 
     private static string TriggersJson(JsonElement body) =>
         body.TryGetProperty("triggers", out var t) && t.ValueKind == JsonValueKind.Array ? t.GetRawText() : "[]";

@@ -67,6 +67,11 @@ public static class TestSendApi
                 errors["phone_number_id"] = ["is required: the flow has no channel of its own to send from"];
                 return;
             }
+            if (!await WorkspaceChannels.OwnsAsync(connection, transaction, workspace, channel))
+            {
+                errors["phone_number_id"] = [WorkspaceChannels.NotYours];
+                return;
+            }
             var contact = await Contacts.UpsertAsync(transaction, workspace, to, "+" + to, null);
             var triggerId = Guid.CreateVersion7();
             var runId = Guid.CreateVersion7();

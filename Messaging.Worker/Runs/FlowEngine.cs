@@ -5,6 +5,7 @@ using Dapper;
 using Funnels.Messaging.Flows;
 using Funnels.Messaging.Sending;
 using Funnels.Messaging.Triggers;
+using Funnels.ServiceDefaults.Outbound;
 using Npgsql;
 using Wolverine;
 
@@ -89,6 +90,11 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             var (next, outcome, detail) = await ExecuteAsync(transaction, bus, run, nodeId, node, context, writes, cancellationToken);
             writes.Steps.Add((run.Step, nodeId, node.TypeOf(), outcome, detail?.ToJsonString()));
             metrics.StepExecuted(node.TypeOf());
+            if (writes.Failure is { } failure)
+            {
+                error = failure;
+                break;
+            }
             if (run.Status == "waiting")
             {
                 break;
@@ -109,6 +115,9 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
     {
         public List<(int Step, string NodeId, string Type, string Outcome, string? Detail)> Steps { get; } = [];
         public List<(Guid Id, int Step, string Kind, string Body)> Outbound { get; } = [];
+
+        /// <summary>A step that fails the run for good (a webhook target the outbound policy refuses).</summary>
+        public string? Failure { get; set; }
     }
 
     private async Task SaveAsync(NpgsqlTransaction transaction, LoadedRun run, StretchWrites writes, JsonObject context, string? error, CancellationToken cancellationToken)
@@ -191,6 +200,12 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
                 var hooks = context["webhooks"] as JsonObject ?? new JsonObject();
                 hooks[nodeId] = response;
                 context["webhooks"] = hooks;
+                if (response["refused"] is not null)
+                {
+                    // Not retryable, not a branch to take: the flow aims inside, the run fails.
+                    writes.Failure = $"step {run.Step}: webhook node '{nodeId}': {OutboundPolicy.Refused}";
+                    return (null, "refused", new JsonObject { ["error"] = OutboundPolicy.Refused });
+                }
                 return (next, "called", new JsonObject { ["status"] = response["status"]?.DeepClone() });
             }
             case NodeTypes.Wait or NodeTypes.Delay:

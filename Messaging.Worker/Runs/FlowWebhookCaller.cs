@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Funnels.Messaging.Flows;
 using Funnels.Messaging.Webhooks;
+using Funnels.ServiceDefaults.Outbound;
 
 namespace Funnels.Messaging.Runs;
 
@@ -11,17 +12,23 @@ namespace Funnels.Messaging.Runs;
 /// A flow's webhook node: POSTs the run context (or the node's body, interpolated) signed like
 /// every Funnels webhook (X-Funnels-Signature over "{timestamp}.{body}" with the node's secret,
 /// else "Flows:WebhookSecret"), with X-Funnels-Delivery "{run}:{step}" so a receiver can drop a
-/// repeat. The answer (status and JSON or text body) goes into the run context under webhooks.
+/// repeat, through the outbound policy (<see cref="OutboundHttp"/>). The answer (status and JSON
+/// or text body, at most the policy's read limit; a 3xx is an answer, never followed) goes into the
+/// run context under webhooks; a refused target comes back with <c>refused: true</c>.
 /// </summary>
-public sealed class FlowWebhookCaller(FlowSettings settings)
+public sealed class FlowWebhookCaller(FlowSettings settings, OutboundHttp http)
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
+    private const int MaxTextChars = 4096;
 
     public async Task<JsonObject> CallAsync(JsonObject node, LoadedRun run, string nodeId, JsonObject context, CancellationToken cancellationToken)
     {
         var body = node["body"] is JsonNode custom ? FlowContext.Interpolate(custom.ToJsonString(), context) : context.ToJsonString();
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, node.Str("url")) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (!Uri.TryCreate(node.Str("url"), UriKind.Absolute, out var url))
+        {
+            return new JsonObject { ["status"] = 0, ["error"] = OutboundPolicy.Refused, ["refused"] = true, ["node"] = nodeId };
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if ((node.Str("secret") ?? settings.WebhookSecret) is { Length: > 0 } secret)
         {
             request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(secret, timestamp, body));
@@ -30,25 +37,36 @@ public sealed class FlowWebhookCaller(FlowSettings settings)
         request.Headers.Add(WebhookSignature.EventHeader, "flow.webhook");
         request.Headers.Add(WebhookSignature.DeliveryHeader, $"{run.Id}:{run.Step}");
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Funnels-Flows", "1.0"));
-        try
+
+        var response = await http.SendAsync(request, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (response.Error is { } error)
         {
-            using var response = await _http.SendAsync(request, cancellationToken);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            JsonNode? parsed;
+            var failed = new JsonObject { ["status"] = 0, ["error"] = error, ["node"] = nodeId };
+            if (response.Refused) failed["refused"] = true;
+            return failed;
+        }
+        var text = response.Body ?? "";
+        JsonNode? parsed;
+        if (response.Truncated)
+        {
+            // Cut off: not JSON any more, kept as text up to the read limit.
+            parsed = JsonValue.Create(text);
+        }
+        else
+        {
             try
             {
                 parsed = text.Length > 0 ? JsonNode.Parse(text) : null;
             }
             catch (JsonException)
             {
-                parsed = JsonValue.Create(text.Length > 4096 ? text[..4096] : text);
+                parsed = JsonValue.Create(text.Length > MaxTextChars ? text[..MaxTextChars] : text);
             }
-            return new JsonObject { ["status"] = (int)response.StatusCode, ["body"] = parsed, ["node"] = nodeId };
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return new JsonObject { ["status"] = 0, ["error"] = ex.Message, ["node"] = nodeId };
-        }
+        var answer = new JsonObject { ["status"] = response.StatusCode, ["body"] = parsed, ["node"] = nodeId };
+        if (response.Truncated) answer["truncated"] = true;
+        return answer;
     }
 }
 

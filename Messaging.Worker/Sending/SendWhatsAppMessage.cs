@@ -20,7 +20,9 @@ public sealed class GraphApiTransientException(string message) : Exception(messa
 /// next queued message (if any) is queued in the same transaction, so a run's messages arrive in
 /// step order. 4xx other than 429: the step failed for good (bad number, template not
 /// approved...) and so does the run, without retry. 5xx, 429, timeouts: recorded, then thrown
-/// for a durable retry.
+/// for a durable retry. A number that is not (or no longer) one of the run's workspace's channels
+/// fails the step and the run without calling the Graph API; the channel's own access token is used
+/// when it has one.
 /// </summary>
 public static class SendWhatsAppMessageHandler
 {
@@ -38,13 +40,27 @@ public static class SendWhatsAppMessageHandler
             // statement's snapshot already shows that one sent.
             var outbound = await connection.QuerySingleOrDefaultAsync<Outbound>("""
                 SELECT o.id, o.run_id, o.step, o.phone_number_id, o.body::text AS body, o.status, o.attempts,
-                       EXISTS (SELECT 1 FROM messaging.outbound_messages e WHERE e.run_id = o.run_id AND e.status = 'queued' AND e.step < o.step) AS earlier
-                FROM messaging.outbound_messages o WHERE o.id = @OutboundMessageId FOR UPDATE OF o
+                       EXISTS (SELECT 1 FROM messaging.outbound_messages e WHERE e.run_id = o.run_id AND e.status = 'queued' AND e.step < o.step) AS earlier,
+                       ch.workspace_id IS NOT DISTINCT FROM o.workspace_id AND ch.phone_number_id IS NOT NULL AS owned, ch.access_token
+                FROM messaging.outbound_messages o LEFT JOIN messaging.whatsapp_channels ch ON ch.phone_number_id = o.phone_number_id
+                WHERE o.id = @OutboundMessageId FOR UPDATE OF o
                 """, message, transaction);
             if (outbound is not { Status: "queued", Earlier: false })
             {
                 // Done already, or an earlier message of the run goes first (and queues this one after it).
                 return Outcome.Skipped;
+            }
+
+            if (!outbound.Owned)
+            {
+                // Released, or never this workspace's: never sent in its name (nor with its token).
+                var reason = $"step {outbound.Step}: phone-number id {outbound.PhoneNumberId} is not one of the workspace's WhatsApp channels";
+                await connection.ExecuteAsync("""
+                    UPDATE messaging.outbound_messages SET attempts = attempts + 1, last_error = @reason, status = 'failed' WHERE id = @Id;
+                    UPDATE messaging.flow_runs SET status = 'failed', error = @reason, wait_kind = NULL, updated_at = now(), finished_at = now()
+                    WHERE id = @RunId AND status IN ('running', 'waiting', 'completed');
+                    """, new { outbound.Id, outbound.RunId, reason }, transaction);
+                return Outcome.Failed;
             }
 
             var limit = await limiter.TryAcquireAsync($"whatsapp-send:{outbound.PhoneNumberId}", settings.SendsPerPhoneNumberPerSecond, TimeSpan.FromSeconds(1));
@@ -60,7 +76,8 @@ public static class SendWhatsAppMessageHandler
             try
             {
                 using var body = JsonDocument.Parse(outbound.Body);
-                var response = await graph.Api.SendMessageAsync(outbound.PhoneNumberId, body.RootElement, cancellationToken);
+                var response = await graph.Api.SendMessageAsync(
+                    outbound.PhoneNumberId, body.RootElement, graph.AuthorizationFor(outbound.PhoneNumberId, outbound.AccessToken), cancellationToken);
                 statusCode = response.StatusCode is { } code ? (int)code : null;
                 wamid = response.IsSuccessStatusCode ? response.Content?.Messages?.FirstOrDefault()?.Id : null;
                 error = response.IsSuccessStatusCode ? null : (response.Error as Refit.ApiException)?.Content ?? response.Error?.Message ?? response.ReasonPhrase;
@@ -129,5 +146,5 @@ public static class SendWhatsAppMessageHandler
         }
     }
 
-    private sealed record Outbound(Guid Id, Guid RunId, int Step, string PhoneNumberId, string Body, string Status, int Attempts, bool Earlier);
+    private sealed record Outbound(Guid Id, Guid RunId, int Step, string PhoneNumberId, string Body, string Status, int Attempts, bool Earlier, bool Owned, string? AccessToken);
 }

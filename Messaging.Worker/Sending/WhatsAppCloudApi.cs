@@ -1,6 +1,6 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Funnels.ServiceDefaults.Security;
 using Refit;
 
 namespace Funnels.Messaging.Sending;
@@ -8,8 +8,10 @@ namespace Funnels.Messaging.Sending;
 /// <summary>The one Graph API call flows need.</summary>
 public interface IWhatsAppCloudApi
 {
+    /// <param name="authorization">"Bearer {token}": the channel's own token, else the install-wide one.</param>
     [Post("/{phoneNumberId}/messages")]
-    Task<IApiResponse<GraphSendResponse>> SendMessageAsync(string phoneNumberId, [Body] JsonElement message, CancellationToken cancellationToken);
+    Task<IApiResponse<GraphSendResponse>> SendMessageAsync(
+        string phoneNumberId, [Body] JsonElement message, [Header("Authorization")] string? authorization, CancellationToken cancellationToken);
 }
 
 public sealed class GraphSendResponse
@@ -27,25 +29,35 @@ public sealed class GraphMessageId
 /// <summary>
 /// The Refit client over its own HttpClient, on purpose without the shared resilience pipeline:
 /// a retry inside one attempt could send a message twice; every attempt is a durable, recorded
-/// Wolverine retry instead. Base URL and token from "WhatsApp" configuration.
+/// Wolverine retry instead. Base URL from "WhatsApp" configuration; the token per send: the
+/// channel's own (decrypted with <see cref="SecretProtector"/>), else the install-wide
+/// WhatsApp:AccessToken (channels an operator claimed without a token).
 /// </summary>
 public sealed class WhatsAppCloudClient
 {
-    public WhatsAppCloudClient(WhatsAppSendSettings settings)
+    private readonly WhatsAppSendSettings _settings;
+    private readonly SecretProtector _secrets;
+
+    public WhatsAppCloudClient(WhatsAppSendSettings settings, SecretProtector secrets)
     {
+        _settings = settings;
+        _secrets = secrets;
         var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             BaseAddress = new Uri(settings.GraphBaseUrl.TrimEnd('/') + "/"),
             Timeout = TimeSpan.FromSeconds(settings.TimeoutSeconds),
         };
-        if (!string.IsNullOrEmpty(settings.AccessToken))
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.AccessToken);
-        }
         Api = RestService.For<IWhatsAppCloudApi>(http, new RefitSettings(new SystemTextJsonContentSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web))));
     }
 
     public IWhatsAppCloudApi Api { get; }
+
+    /// <summary>The Authorization header for sends from a channel (its protected token, or null for the install's).</summary>
+    public string? AuthorizationFor(string phoneNumberId, string? protectedToken)
+    {
+        var token = protectedToken is null ? _settings.AccessToken : _secrets.Unprotect(protectedToken, phoneNumberId);
+        return string.IsNullOrEmpty(token) ? null : "Bearer " + token;
+    }
 }
 
 /// <summary>"WhatsApp" configuration of the worker.</summary>

@@ -10,6 +10,9 @@ public sealed record DeliverWebhook(Guid DeliveryId);
 
 public sealed class WebhookDeliveryFailed(string message) : Exception(message);
 
+/// <summary>The outbound policy refused the endpoint: no retry changes that, the message is dead-lettered at once.</summary>
+public sealed class WebhookDeliveryRefused(string message) : Exception(message);
+
 /// <summary>
 /// POSTs the delivery's body, signed, and records the attempt whatever happens. A non-2xx answer
 /// or a network error throws, so Wolverine schedules the next try (durably, with back-off from
@@ -33,23 +36,12 @@ public static class DeliverWebhookHandler
 
         var attempt = delivery.Attempts + 1;
         var clock = Stopwatch.StartNew();
-        int? statusCode = null;
-        string? error = null;
-        try
-        {
-            statusCode = await sender.SendAsync(delivery.Url, delivery.Secret, delivery.Id, delivery.EventType, delivery.Body, cancellationToken);
-            if (statusCode is < 200 or > 299)
-            {
-                error = $"the endpoint answered {statusCode}";
-            }
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            error = ex.Message;
-        }
+        var response = await sender.SendAsync(delivery.Url, delivery.Secret, delivery.Id, delivery.EventType, delivery.Body, cancellationToken);
+        var statusCode = response.StatusCode;
+        var error = response.Error ?? (response.Succeeded ? null : $"the endpoint answered {statusCode}");
 
         var delivered = error is null;
-        var last = envelope.Attempts > settings.Retries;
+        var last = response.Refused || envelope.Attempts > settings.Retries;
         await connection.ExecuteAsync("""
             INSERT INTO messaging.webhook_attempts (id, delivery_id, attempt, status_code, error, duration_ms) VALUES (@id, @deliveryId, @attempt, @statusCode, @error, @ms);
             UPDATE messaging.webhook_deliveries SET attempts = @attempt, status = @status, delivered_at = CASE WHEN @delivered THEN now() END WHERE id = @deliveryId;
@@ -58,6 +50,10 @@ public static class DeliverWebhookHandler
             id = Guid.CreateVersion7(), deliveryId = delivery.Id, attempt, statusCode, error, ms = (int)clock.ElapsedMilliseconds,
             status = delivered ? "delivered" : last ? "dead" : "failing", delivered,
         });
+        if (response.Refused)
+        {
+            throw new WebhookDeliveryRefused($"Webhook delivery {delivery.Id} (attempt {attempt}): {error}");
+        }
         if (!delivered)
         {
             throw new WebhookDeliveryFailed($"Webhook delivery {delivery.Id} to {delivery.Url} failed (attempt {attempt}): {error}");

@@ -1,23 +1,25 @@
 using System.Net.Http.Headers;
 using System.Text;
+using Funnels.ServiceDefaults.Outbound;
 
 namespace Funnels.Messaging.Webhooks;
 
 /// <summary>
-/// The HTTP side of a delivery. Its own HttpClient on purpose: the shared resilience pipeline
-/// would retry inside one attempt, and here every attempt must be a recorded, durable retry.
+/// The HTTP side of a delivery, through the outbound policy's client (<see cref="OutboundHttp"/>:
+/// no inside targets, no redirects, bounded time and read, no retries inside one attempt: every
+/// attempt is a recorded, durable retry).
 /// </summary>
-public sealed class WebhookSender
+public sealed class WebhookSender(OutboundHttp http)
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    public Task<OutboundResponse> SendAsync(string url, string secret, Guid deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
-        Timeout = TimeSpan.FromSeconds(10),
-    };
-
-    public async Task<int> SendAsync(string url, string secret, Guid deliveryId, string eventType, string body, CancellationToken cancellationToken)
-    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            // Saved before URLs were checked: no request can be made of it, and no retry changes that.
+            return Task.FromResult(new OutboundResponse(null, null, false, OutboundPolicy.Refused, true));
+        }
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
@@ -26,8 +28,15 @@ public sealed class WebhookSender
         request.Headers.Add(WebhookSignature.EventHeader, eventType);
         request.Headers.Add(WebhookSignature.DeliveryHeader, deliveryId.ToString());
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Funnels-Webhooks", "1.0"));
-        using var response = await _http.SendAsync(request, cancellationToken);
-        return (int)response.StatusCode;
+        return SendDisposingAsync(request, cancellationToken);
+    }
+
+    private async Task<OutboundResponse> SendDisposingAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using (request)
+        {
+            return await http.SendAsync(request, cancellationToken);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using Funnels.ServiceDefaults.Outbound;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -43,9 +44,9 @@ public static class WebhooksApi
         return TypedResults.Ok<IReadOnlyList<Webhook>>(hooks.Select(h => h.ToWebhook()).ToList());
     }
 
-    public static async Task<Results<Created<Webhook>, ValidationProblem>> Create(WebhookRequest request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Created<Webhook>, ValidationProblem>> Create(WebhookRequest request, ClaimsPrincipal user, NpgsqlDataSource db, OutboundPolicy policy, CancellationToken ct)
     {
-        if (Check(request) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
+        if (await CheckAsync(request, policy, ct) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
         var hook = new Webhook(Guid.CreateVersion7(), request.Url!, request.Events!.Distinct().ToArray(), request.Active ?? true, DateTime.UtcNow, WebhookSignature.NewSecret());
         await using var connection = await db.OpenConnectionAsync(ct);
         await connection.ExecuteAsync(
@@ -54,9 +55,9 @@ public static class WebhooksApi
         return TypedResults.Created($"/api/messaging/webhooks/{hook.Id}", hook);
     }
 
-    public static async Task<Results<Ok<Webhook>, ValidationProblem, NotFound>> Update(Guid id, WebhookRequest request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Ok<Webhook>, ValidationProblem, NotFound>> Update(Guid id, WebhookRequest request, ClaimsPrincipal user, NpgsqlDataSource db, OutboundPolicy policy, CancellationToken ct)
     {
-        if (Check(request) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
+        if (await CheckAsync(request, policy, ct) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
         await using var connection = await db.OpenConnectionAsync(ct);
         var hook = await connection.QuerySingleOrDefaultAsync<WebhookRow>("""
             UPDATE messaging.webhook_endpoints SET url = @Url, events = @events, active = @active WHERE id = @id AND workspace_id = @workspace
@@ -105,12 +106,12 @@ public static class WebhooksApi
         return TypedResults.Ok(paging.Of(items, total));
     }
 
-    private static Dictionary<string, string[]> Check(WebhookRequest request)
+    private static async Task<Dictionary<string, string[]>> CheckAsync(WebhookRequest request, OutboundPolicy policy, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        if (await policy.CheckAsync(request.Url, ct) is { } refusal)
         {
-            errors["url"] = ["must be an absolute http or https URL"];
+            errors["url"] = [refusal];
         }
         if (request.Events is not { Count: > 0 } || request.Events.Any(e => !Events.Contains(e)))
         {

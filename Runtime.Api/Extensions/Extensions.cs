@@ -29,15 +29,21 @@ internal static class Extensions
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadAdvanced>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<WhatsAppWebhookReceived>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<WhatsAppChannelClaimed>().ToRabbitQueue(Queues.MessagingWorker);
+            routes.PublishMessage<WhatsAppChannelReleased>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<WorkspaceCreated>().ToRabbitQueue(Queues.TrackingApiWorkspaces);
             routes.ListenToRabbitQueue(Queues.RuntimeApi);
         });
         // After Wolverine (just above) has started, and after the default workspace exists: it publishes through the outbox.
         builder.Services.AddHostedService<WorkspaceAnnouncements>();
+        builder.Services.AddHostedService<ChannelAnnouncements>();
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSettings>() ?? new WhatsAppSettings());
+        builder.Services.AddSingleton<GraphPhoneNumbers>();
+        // Channels' access tokens are stored encrypted (Secrets:EncryptionKey).
+        builder.AddFunnelsSecrets();
         builder.Services.AddSingleton<EventMetrics>();
         builder.Services.AddHostedService<IdempotencyKeyExpiry>();
 

@@ -1,16 +1,23 @@
 using System.Security.Claims;
 using Dapper;
+using Funnels.Contracts;
+using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Wolverine;
 
 namespace Funnels.Runtime.WhatsApp;
 
 /// <summary>
 /// The workspace's WhatsApp business numbers. A phone-number id belongs to one workspace; Meta's
 /// deliveries for it are routed there, and deliveries for unclaimed numbers are kept but ignored.
+/// Claiming needs proof: the number's own Graph API access token, which the Graph API must accept
+/// for that id (it is then stored encrypted and sends from the number use it), or an operator
+/// (owner of the operator workspace) claiming it, with or without a token. Messaging.Worker learns
+/// every claim and release (WhatsAppChannelClaimed / WhatsAppChannelReleased, through the outbox).
 /// </summary>
 public static class ChannelsApi
 {
@@ -19,13 +26,16 @@ public static class ChannelsApi
         var api = app.MapGroup("/api/runtime/whatsapp/channels").WithTags("WhatsApp").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapGet("/", List).WithName("ListWhatsAppChannels");
         api.MapPut("/{phoneNumberId}", Put).WithName("PutWhatsAppChannel")
-            .WithSummary("Claim a phone-number id for this workspace").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+            .WithSummary("Claim a phone-number id for this workspace with its access token (proof), or rename a number already claimed")
+            .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapDelete("/{phoneNumberId}", Delete).WithName("DeleteWhatsAppChannel").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
     }
 
-    public sealed record ChannelRequest(string? DisplayPhoneNumber);
+    /// <param name="AccessToken">The number's own Graph API access token: the proof of a claim. Never shown again.</param>
+    public sealed record ChannelRequest(string? DisplayPhoneNumber, string? AccessToken);
 
-    public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt);
+    /// <param name="Proof">token (its access token answered for it), operator (claimed by an operator), legacy (claimed before proof was asked).</param>
+    public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, string Proof, bool HasAccessToken, DateTime CreatedAt);
 
     public static async Task<Ok<PagedList<Channel>>> List(
         ClaimsPrincipal user, NpgsqlDataSource db, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
@@ -34,7 +44,7 @@ public static class ChannelsApi
         await using var connection = await db.OpenConnectionAsync(ct);
         var workspace = user.WorkspaceIdOf();
         var items = (await connection.QueryAsync<Channel>("""
-            SELECT phone_number_id, display_phone_number, created_at FROM runtime.whatsapp_channels
+            SELECT phone_number_id, display_phone_number, proof, access_token IS NOT NULL AS has_access_token, created_at FROM runtime.whatsapp_channels
             WHERE workspace_id = @workspace ORDER BY created_at, phone_number_id LIMIT @Limit OFFSET @Offset
             """, new { workspace, paging.Limit, paging.Offset })).ToList();
         var total = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM runtime.whatsapp_channels WHERE workspace_id = @workspace", new { workspace });
@@ -42,30 +52,131 @@ public static class ChannelsApi
     }
 
     public static async Task<Results<Ok<Channel>, ValidationProblem, ProblemHttpResult>> Put(
-        string phoneNumberId, ChannelRequest? request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+        string phoneNumberId, ChannelRequest? request, ClaimsPrincipal user, NpgsqlDataSource db, IMessageContext bus, GraphPhoneNumbers graph, SecretProtector secrets,
+        CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (phoneNumberId.Length is 0 or > 64 || !phoneNumberId.All(char.IsAsciiDigit)) errors["phone_number_id"] = ["must be Meta's numeric phone-number id"];
         if (request?.DisplayPhoneNumber is { Length: > 32 }) errors["display_phone_number"] = ["must be at most 32 characters"];
+        var token = string.IsNullOrWhiteSpace(request?.AccessToken) ? null : request.AccessToken.Trim();
+        if (token is { Length: > 2048 }) errors["access_token"] = ["must be at most 2048 characters"];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
 
-        await using var connection = await db.OpenConnectionAsync(ct);
-        var channel = await connection.QuerySingleOrDefaultAsync<Channel>("""
-            INSERT INTO runtime.whatsapp_channels (phone_number_id, workspace_id, display_phone_number) VALUES (@phoneNumberId, @workspace, @display)
-            ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = EXCLUDED.display_phone_number
-                WHERE whatsapp_channels.workspace_id = EXCLUDED.workspace_id
-            RETURNING phone_number_id, display_phone_number, created_at
-            """, new { phoneNumberId, workspace = user.WorkspaceIdOf(), display = request?.DisplayPhoneNumber });
-        return channel is null
-            ? TypedResults.Problem($"Phone-number id {phoneNumberId} belongs to another workspace.", title: "Conflict", statusCode: StatusCodes.Status409Conflict)
-            : TypedResults.Ok(channel);
+        var workspace = user.WorkspaceIdOf();
+        Guid? owner;
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        {
+            owner = await connection.QuerySingleOrDefaultAsync<Guid?>(
+                "SELECT workspace_id FROM runtime.whatsapp_channels WHERE phone_number_id = @phoneNumberId", new { phoneNumberId });
+        }
+        if (owner is { } other && other != workspace) return Conflict(phoneNumberId);
+
+        var display = request?.DisplayPhoneNumber;
+        string? protectedToken = null;
+        string? proof = null;
+        if (token is not null)
+        {
+            if (!secrets.CanProtect)
+            {
+                return TypedResults.Problem("Secrets:EncryptionKey is not configured, so access tokens cannot be stored.", title: "Not configured",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            var answer = await graph.VerifyAsync(phoneNumberId, token, ct);
+            switch (answer.Outcome)
+            {
+                case GraphProofOutcome.InvalidToken:
+                    return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                    {
+                        ["access_token"] = [$"Meta does not accept this access token (Graph API error 190: {answer.Message}); use a valid token of the number's WhatsApp Business account"],
+                    });
+                case GraphProofOutcome.NotThisToken:
+                    return TypedResults.Problem(
+                        $"The access token does not answer for phone-number id {phoneNumberId} (Graph API error {answer.Code?.ToString() ?? "mismatch"}: {answer.Message}): " +
+                        "it is not proof that the number is yours.", title: "Forbidden", statusCode: StatusCodes.Status403Forbidden);
+                case GraphProofOutcome.Refused:
+                    return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                    {
+                        ["access_token"] = [$"the Graph API refused it (error {answer.Code?.ToString() ?? "unknown"}: {answer.Message})"],
+                    });
+                case GraphProofOutcome.Unavailable:
+                    return TypedResults.Problem("The Graph API did not answer, so the claim could not be proven; try again.", title: "Service unavailable",
+                        statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            display ??= answer.DisplayPhoneNumber;
+            protectedToken = secrets.Protect(token, phoneNumberId);
+            proof = "token";
+        }
+        else if (owner is null)
+        {
+            if (workspace != WorkspaceClaims.OperatorWorkspaceId || user.RoleOf() != Roles.Owner)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["access_token"] = ["is required to claim a number: the number's own Graph API access token, which proves it is yours (only an operator may claim without one)"],
+                });
+            }
+            proof = "operator";
+        }
+
+        var channel = await bus.InOutboxTransactionAsync(db, async transaction =>
+        {
+            var row = proof is null
+                // Renaming a number the workspace already has: nothing to prove, the stored token stays.
+                ? await transaction.Connection!.QuerySingleOrDefaultAsync<ChannelRow>("""
+                    UPDATE runtime.whatsapp_channels SET display_phone_number = @display, changed_at = clock_timestamp(), announced_at = now()
+                    WHERE phone_number_id = @phoneNumberId AND workspace_id = @workspace
+                    RETURNING phone_number_id, display_phone_number, proof, access_token, created_at, changed_at
+                    """, new { phoneNumberId, workspace, display }, transaction)
+                : await transaction.Connection!.QuerySingleOrDefaultAsync<ChannelRow>("""
+                    INSERT INTO runtime.whatsapp_channels (phone_number_id, workspace_id, display_phone_number, access_token, proof, changed_at, announced_at)
+                    VALUES (@phoneNumberId, @workspace, @display, @protectedToken, @proof, clock_timestamp(), now())
+                    ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = EXCLUDED.display_phone_number,
+                        access_token = COALESCE(EXCLUDED.access_token, whatsapp_channels.access_token),
+                        proof = CASE WHEN EXCLUDED.access_token IS NOT NULL THEN 'token' ELSE whatsapp_channels.proof END,
+                        changed_at = EXCLUDED.changed_at, announced_at = EXCLUDED.announced_at
+                        WHERE whatsapp_channels.workspace_id = EXCLUDED.workspace_id
+                    RETURNING phone_number_id, display_phone_number, proof, access_token, created_at, changed_at
+                    """, new { phoneNumberId, workspace, display, protectedToken, proof }, transaction);
+            if (row is not null)
+            {
+                await bus.PublishAsync(new WhatsAppChannelClaimed(row.PhoneNumberId, workspace, row.AccessToken, ToOffset(row.ChangedAt)));
+            }
+            return row;
+        }, ct);
+        if (channel is null)
+        {
+            // Taken (or released) between the check and the write.
+            return proof is null
+                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["access_token"] = ["is required to claim a number: the number's own Graph API access token"] })
+                : Conflict(phoneNumberId);
+        }
+        return TypedResults.Ok(channel.ToChannel());
     }
 
-    public static async Task<Results<NoContent, NotFound>> Delete(string phoneNumberId, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<NoContent, NotFound>> Delete(string phoneNumberId, ClaimsPrincipal user, NpgsqlDataSource db, IMessageContext bus, CancellationToken ct)
     {
-        await using var connection = await db.OpenConnectionAsync(ct);
-        var deleted = await connection.ExecuteAsync(
-            "DELETE FROM runtime.whatsapp_channels WHERE phone_number_id = @phoneNumberId AND workspace_id = @workspace", new { phoneNumberId, workspace = user.WorkspaceIdOf() });
-        return deleted == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
+        var workspace = user.WorkspaceIdOf();
+        var released = await bus.InOutboxTransactionAsync(db, async transaction =>
+        {
+            var at = await transaction.Connection!.QuerySingleOrDefaultAsync<DateTime?>(
+                "DELETE FROM runtime.whatsapp_channels WHERE phone_number_id = @phoneNumberId AND workspace_id = @workspace RETURNING clock_timestamp()",
+                new { phoneNumberId, workspace }, transaction);
+            if (at is { } when)
+            {
+                await bus.PublishAsync(new WhatsAppChannelReleased(phoneNumberId, workspace, ToOffset(when)));
+            }
+            return at is not null;
+        }, ct);
+        return released ? TypedResults.NoContent() : TypedResults.NotFound();
+    }
+
+    internal static DateTimeOffset ToOffset(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc), TimeSpan.Zero);
+
+    private static ProblemHttpResult Conflict(string phoneNumberId) =>
+        TypedResults.Problem($"Phone-number id {phoneNumberId} belongs to another workspace.", title: "Conflict", statusCode: StatusCodes.Status409Conflict);
+
+    private sealed record ChannelRow(string PhoneNumberId, string? DisplayPhoneNumber, string Proof, string? AccessToken, DateTime CreatedAt, DateTime ChangedAt)
+    {
+        public Channel ToChannel() => new(PhoneNumberId, DisplayPhoneNumber, Proof, AccessToken is not null, CreatedAt);
     }
 }

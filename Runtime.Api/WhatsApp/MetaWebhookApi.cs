@@ -163,9 +163,14 @@ public static class MetaWebhookApi
         TypedResults.Problem($"Missing or wrong {SignatureHeader}.", title: "Unauthorized", statusCode: StatusCodes.Status401Unauthorized);
 }
 
-/// <summary>"WhatsApp" configuration of Runtime.Api: Meta's app secret and the webhook verify token.</summary>
+/// <summary>
+/// "WhatsApp" configuration of Runtime.Api: Meta's app secret and the webhook verify token, and
+/// the Graph API that proves a claimed number's access token (the same GraphBaseUrl as the worker's).
+/// </summary>
 public sealed class WhatsAppSettings
 {
+    public string GraphBaseUrl { get; set; } = "https://graph.facebook.com/v21.0";
+    public int TimeoutSeconds { get; set; } = 15;
     public string? AppSecret { get; set; }
     public string? VerifyToken { get; set; }
     public int MaxBodyBytes { get; set; } = 1024 * 1024;

@@ -27,6 +27,12 @@ public sealed class FakeGraphApi : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         app = builder.Build();
+        // The claim's proof, as Meta answers it: the channel's own token sees its number (else error 190).
+        app.MapGet("/{phoneNumberId}", (string phoneNumberId, HttpRequest request) =>
+            request.Headers.Authorization.ToString() == "Bearer " + ChannelToken(phoneNumberId)
+                ? Results.Json(new { id = phoneNumberId, display_phone_number = "+1 555-0100" })
+                : Results.Json(new { error = new { message = "Invalid OAuth access token - Cannot parse access token", type = "OAuthException", code = 190, fbtrace_id = "bench" } },
+                    statusCode: StatusCodes.Status401Unauthorized));
         app.MapPost("/{phoneNumberId}/messages", async (string phoneNumberId, HttpRequest request) =>
         {
             var received = DateTime.UtcNow;
@@ -38,6 +44,9 @@ public sealed class FakeGraphApi : IAsyncDisposable
     }
 
     public string BaseUrl => app.Urls.First();
+
+    /// <summary>The access token the fake accepts for a phone-number id (a claim's proof).</summary>
+    public static string ChannelToken(string phoneNumberId) => "bench-channel-token-" + phoneNumberId;
 
     /// <summary>Recipients of this phone-number id that got at least one send, with the first one's arrival.</summary>
     public IReadOnlyDictionary<string, DateTime> FirstSends(string phoneNumberId) =>

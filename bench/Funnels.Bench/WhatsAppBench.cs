@@ -118,7 +118,15 @@ public static class WhatsAppBench
     {
         var phoneNumberId = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
         using var runtime = workspace.Runtime();
-        await Http.EnsureAsync(await runtime.PutAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}", Http.JsonBody(new { display_phone_number = "+1 555 0100" })));
+        await Http.EnsureAsync(await runtime.PutAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}",
+            Http.JsonBody(new { display_phone_number = "+1 555 0100", access_token = FakeGraphApi.ChannelToken(phoneNumberId) })));
+        // Messaging.Worker learns the claim a moment later; flows bound to the number are refused until then.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await Sql.CountAsync(workspace.Topology.Database, "SELECT count(*) FROM messaging.whatsapp_channels WHERE phone_number_id = @id AND workspace_id IS NOT NULL", ("id", phoneNumberId)) == 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Messaging.Worker did not learn channel {phoneNumberId} within 60 s");
+            await Task.Delay(100);
+        }
         return phoneNumberId;
     }
 

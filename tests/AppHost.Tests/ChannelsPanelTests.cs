@@ -14,18 +14,30 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
 
     public ValueTask DisposeAsync() => _panel.DisposeAsync();
 
-    private static string NewPhoneNumberId() => "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
+    private static string NewPhoneNumberId() => ChannelClaims.NewPhoneNumberId();
 
     [Fact]
     public Task An_owner_adds_a_channel_and_a_test_send_from_it_reaches_the_graph_api() => _panel.Explained(async page =>
     {
         var channel = NewPhoneNumberId();
+        var token = "panel-token-" + channel;
+        topology.Graph.Grant(token, channel);
         await _panel.SignInAsFirstAdminAsync(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
         await page.GetByLabel("Phone-number id").FillAsync(channel);
         await page.GetByLabel("Display number (optional)").FillAsync("+1 555 0199");
+        // A token Meta does not know is refused at its field, and nothing is added.
+        await page.GetByLabel("Access token").FillAsync("not-a-token");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("190");
+        await Assertions.Expect(page.Locator($"tr[data-channel='{channel}']")).ToHaveCountAsync(0);
+        // The number's own token is the proof.
+        await page.GetByLabel("Access token").FillAsync(token);
         await page.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
         var row = page.Locator($"tr[data-channel='{channel}']");
+        await Assertions.Expect(row).ToContainTextAsync("its own token");
+        // Messaging.Worker learns the claim from Runtime.Api a moment later (WhatsAppChannelClaimed).
+        await ChannelClaims.KnownToWorkerAsync(topology, channel);
         await Assertions.Expect(row).ToContainTextAsync("+1 555 0199");
         await row.GetByLabel($"Display number of {channel}").FillAsync("+1 555 0100");
         await row.GetByRole(AriaRole.Button, new() { Name = "Rename" }).ClickAsync();
@@ -55,6 +67,7 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         }
         var sent = Assert.Single(topology.Graph.SentFrom(channel));
         Assert.Equal(("573001234567", "text", "Hello from the panel (test_send)"), (sent.To, sent.Type, sent.Text));
+        Assert.Equal("Bearer " + token, sent.Authorization);
 
         await page.GotoAsync("/Channels");
         await page.GetByRole(AriaRole.Button, new() { Name = $"Remove {channel}" }).ClickAsync();

@@ -88,7 +88,9 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
         using var api = await AdminApiAsync();
         var funnel = await PublishFunnelAsync(api);
         var name = "Lead welcome " + Guid.NewGuid().ToString("N")[..8];
-        await CreateFlowAsync(api, name, "active", "106540352242922", $$"""[ { "type": "lead_captured", "funnel_id": "{{funnel.Id}}" } ]""");
+        // A lead-captured flow writes from one of the workspace's own numbers.
+        var channel = await ChannelClaims.ClaimAsync(topology, api.Runtime);
+        await CreateFlowAsync(api, name, "active", channel, $$"""[ { "type": "lead_captured", "funnel_id": "{{funnel.Id}}" } ]""");
         await SubmitLeadAsync(funnel.Slug, "run.visitor@example.com", "+44 7700 900123");
 
         await _panel.SignInAsFirstAdminAsync(page);

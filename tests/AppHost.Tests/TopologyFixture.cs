@@ -25,10 +25,13 @@ public sealed class TopologyFixture : IAsyncLifetime
         // Test pacing, set from outside as an operator would: webhook retries in fractions of a
         // second (not 10 s, 1 min, …) so a failing delivery is dead-lettered while a test waits,
         // WhatsApp sends go to a local recording server instead of Meta's Graph API, and the browser
-        // tests' many sign-ins from 127.0.0.1 stay under the per-address sign-in limit.
+        // tests' many sign-ins from 127.0.0.1 stay under the per-address sign-in limit; loopback
+        // webhook receivers are allowed.
         builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__0", "200");
         builder.WithEnvironment("Webhooks__RetryDelayMilliseconds__1", "200");
         builder.WithEnvironment("WhatsApp__GraphBaseUrl", Graph.BaseUrl);
+        // The flow tests' webhook receiver listens on loopback, which the outbound policy refuses by default.
+        builder.WithEnvironment("Outbound__AllowPrivateTargets", "true");
         builder.WithEnvironment("RateLimits__SignInsPerIpPerMinute", "1000");
         App = builder.Build();
         await App.StartAsync();

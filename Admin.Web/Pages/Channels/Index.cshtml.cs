@@ -7,7 +7,9 @@ namespace Funnels.Admin.Pages.Channels;
 
 /// <summary>
 /// The workspace's WhatsApp business numbers: Meta's deliveries for a claimed phone-number id are
-/// routed here. Owners add, rename and remove them (the API allows owners only).
+/// routed here. Owners add, rename and remove them (the API allows owners only). Adding one needs
+/// the number's own Graph API access token, which Runtime.Api checks with Meta (an operator may add
+/// one without: its sends then use the installation's token).
 /// </summary>
 public sealed class IndexModel(IRuntimeApi runtime) : PageModel
 {
@@ -15,6 +17,7 @@ public sealed class IndexModel(IRuntimeApi runtime) : PageModel
     public PagedList<Channel> Channels { get; private set; } = new([], 1, 25, 0);
     [BindProperty] public string? PhoneNumberId { get; set; }
     [BindProperty] public string? DisplayPhoneNumber { get; set; }
+    [BindProperty] public string? AccessToken { get; set; }
     public Dictionary<string, string[]> Errors { get; private set; } = [];
 
     public Pager Pager => new(Channels.Page, Channels.Pages, Channels.Total, p => Url.Page("Index", new { p })!);
@@ -30,12 +33,14 @@ public sealed class IndexModel(IRuntimeApi runtime) : PageModel
         var id = PhoneNumberId?.Trim() ?? "";
         var response = id.Length == 0
             ? null
-            : await runtime.SaveChannelAsync(id, new ChannelRequest(string.IsNullOrWhiteSpace(DisplayPhoneNumber) ? null : DisplayPhoneNumber.Trim()), ct);
+            : await runtime.SaveChannelAsync(id, new ChannelRequest(
+                string.IsNullOrWhiteSpace(DisplayPhoneNumber) ? null : DisplayPhoneNumber.Trim(), string.IsNullOrWhiteSpace(AccessToken) ? null : AccessToken.Trim()), ct);
         if (response is { IsSuccessStatusCode: true })
         {
             TempData["Notice"] = $"Channel {id} saved.";
             return RedirectToPage();
         }
+        AccessToken = null; // never echoed back into the page
         Errors = response is null ? new() { ["phone_number_id"] = ["is required"] } : ApiProblem.FieldErrors(response.Error);
         Channels = await runtime.ChannelsAsync(1, 25, ct);
         return Page();

@@ -10,7 +10,10 @@ namespace Funnels.Tests.Infrastructure;
 /// <summary>
 /// Meta's Graph API stand-in: a real HTTP server on a loopback port taking
 /// <c>POST /{phone-number-id}/messages</c>, recording every request and answering, per
-/// phone-number id, with the status codes it was told to (then 200 with a wamid).
+/// phone-number id, with the status codes it was told to (then 200 with a wamid). It also answers
+/// <c>GET /{phone-number-id}?fields=id,display_phone_number</c> the way Meta does, for the access
+/// tokens it was told about (<see cref="Grant"/>): 200 with the number, else Meta's error bodies
+/// (190 for a token it does not know, 100 for a number the token cannot see).
 /// </summary>
 public sealed class FakeGraphApi : IAsyncDisposable
 {
@@ -19,6 +22,7 @@ public sealed class FakeGraphApi : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _answers = new();
     private readonly ConcurrentQueue<Request> _requests = new();
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, string>> _tokens = new();
 
     public sealed record Request(string PhoneNumberId, JsonElement Body, string? Authorization, int AnsweredWith, string? Wamid)
     {
@@ -33,6 +37,28 @@ public sealed class FakeGraphApi : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         _app = builder.Build();
+        _app.MapGet("/{phoneNumberId}", (string phoneNumberId, HttpRequest request) =>
+        {
+            var header = request.Headers.Authorization.ToString();
+            var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : null;
+            if (token is null || !_tokens.TryGetValue(token, out var numbers))
+            {
+                return Results.Json(new { error = new { message = "Invalid OAuth access token - Cannot parse access token", type = "OAuthException", code = 190, fbtrace_id = "fake" } },
+                    statusCode: StatusCodes.Status401Unauthorized);
+            }
+            if (!numbers.TryGetValue(phoneNumberId, out var display))
+            {
+                return Results.Json(new
+                {
+                    error = new
+                    {
+                        message = $"Unsupported get request. Object with ID '{phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+                        type = "GraphMethodException", code = 100, error_subcode = 33, fbtrace_id = "fake",
+                    },
+                }, statusCode: StatusCodes.Status400BadRequest);
+            }
+            return Results.Json(new { id = phoneNumberId, display_phone_number = display });
+        });
         _app.MapPost("/{phoneNumberId}/messages", async (string phoneNumberId, HttpRequest request) =>
         {
             var body = await JsonDocument.ParseAsync(request.Body);
@@ -56,6 +82,10 @@ public sealed class FakeGraphApi : IAsyncDisposable
         var queue = _answers.GetOrAdd(phoneNumberId, _ => new ConcurrentQueue<int>());
         foreach (var status in statuses) queue.Enqueue(status);
     }
+
+    /// <summary>Makes an access token valid, able to see the given phone-number id.</summary>
+    public void Grant(string token, string phoneNumberId, string displayPhoneNumber = "+1 555-0100") =>
+        _tokens.GetOrAdd(token, _ => new ConcurrentDictionary<string, string>())[phoneNumberId] = displayPhoneNumber;
 
     public IReadOnlyList<Request> RequestsFor(string phoneNumberId) => _requests.Where(r => r.PhoneNumberId == phoneNumberId).ToList();
 

@@ -11,7 +11,7 @@ namespace Funnels.Tests.Infrastructure;
 /// <summary>The four services hosted in-process, shared by the tests of one collection.</summary>
 public sealed class Hosts(Servers servers) : IAsyncLifetime
 {
-    public ServiceHost<runtime::Program> Runtime { get; } = new(servers);
+    public ServiceHost<runtime::Program> Runtime { get; private set; } = null!;
     public ServiceHost<tracking::Program> Tracking { get; } = new(servers);
     public ServiceHost<messaging::Program> Worker { get; private set; } = null!;
     public ServiceHost<admin::Program> Admin { get; } = new(servers);
@@ -23,6 +23,8 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Graph = await FakeGraphApi.StartAsync();
+        // Runtime.Api asks the Graph API to prove a claimed number's access token.
+        Runtime = new(Servers, new Dictionary<string, string?> { ["WhatsApp:GraphBaseUrl"] = Graph.BaseUrl });
         Worker = NewWorker();
         // Start the message consumers up front: a test that publishes expects someone listening, and
         // a test that starts a host of its own must not be the one that takes the shared hosts' messages.

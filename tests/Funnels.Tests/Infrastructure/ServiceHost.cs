@@ -20,6 +20,7 @@ public sealed class ServiceHost<TProgram>(
     public const string AdminPassword = "first-admin-password-for-tests";
     public const string MetaAppSecret = "tests-meta-app-secret";
     public const string MetaVerifyToken = "tests-meta-verify-token";
+    public const string EncryptionKey = "dGVzdHMtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtISE=";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -62,6 +63,9 @@ public sealed class ServiceHost<TProgram>(
         ["WhatsApp:RetryDelayMilliseconds:0"] = "200",
         ["WhatsApp:RetryDelayMilliseconds:1"] = "400",
         ["RateLimits:TrackingPerIpPerMinute"] = "100000",
+        // The tests' receivers (CRMs, the fake Graph API) listen on loopback; Security tests turn this off on hosts of their own.
+        ["Outbound:AllowPrivateTargets"] = "true",
+        ["Secrets:EncryptionKey"] = EncryptionKey,
     };
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();

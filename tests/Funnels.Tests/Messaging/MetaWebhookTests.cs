@@ -85,7 +85,7 @@ public sealed class MetaWebhookTests(Hosts hosts)
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @flow", new { flow }));
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.flow_runs WHERE flow_id = @flow", new { flow }));
         Assert.Single(kit.SentTo(waId));
-        Assert.Equal("Bearer " + FakeGraphApi.AccessToken, kit.SentTo(waId)[0].Authorization);
+        Assert.Equal("Bearer " + kit.AccessToken, kit.SentTo(waId)[0].Authorization);
     }
 
     [Fact]

@@ -18,22 +18,38 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
     public TestWorkspace Workspace { get; } = workspace;
     public string PhoneNumberId { get; } = phoneNumberId;
 
+    /// <summary>The number's own Graph API access token (the fake Graph API knows it), which sends from it use.</summary>
+    public string AccessToken => TokenOf(PhoneNumberId);
+
+    public static string TokenOf(string phoneNumberId) => "channel-token-" + phoneNumberId;
+
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     public static async Task<WhatsAppKit> CreateAsync(Hosts hosts)
     {
         var workspace = await TestWorkspace.CreateAsync(hosts);
-        return new WhatsAppKit(hosts, workspace, await ClaimNumberAsync(workspace));
+        return new WhatsAppKit(hosts, workspace, await ClaimNumberAsync(hosts, workspace));
     }
 
     /// <summary>Another fresh number claimed by the kit's workspace.</summary>
-    public Task<string> AddNumberAsync() => ClaimNumberAsync(Workspace);
+    public Task<string> AddNumberAsync() => ClaimNumberAsync(hosts, Workspace);
 
-    private static async Task<string> ClaimNumberAsync(TestWorkspace workspace)
+    public static string NewPhoneNumberId() => "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
+
+    /// <summary>
+    /// Claims a fresh number with the proof Runtime.Api asks for (its access token, which the fake
+    /// Graph API accepts for it), and returns once Messaging.Worker knows the workspace owns it.
+    /// </summary>
+    public static async Task<string> ClaimNumberAsync(Hosts hosts, TestWorkspace workspace)
     {
-        var phoneNumberId = "1" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999);
-        (await workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}", new { display_phone_number = "+1 555 0100" }, TestWorkspace.Json, Cancel))
-            .EnsureSuccessStatusCode();
+        var phoneNumberId = NewPhoneNumberId();
+        hosts.Graph.Grant(TokenOf(phoneNumberId), phoneNumberId);
+        var response = await workspace.Runtime.PutAsJsonAsync($"/api/runtime/whatsapp/channels/{phoneNumberId}",
+            new { display_phone_number = "+1 555 0100", access_token = TokenOf(phoneNumberId) }, TestWorkspace.Json, Cancel);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Cancel));
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<Guid?>(
+            "SELECT workspace_id FROM messaging.whatsapp_channels WHERE phone_number_id = @phoneNumberId AND workspace_id = @Id", new { phoneNumberId, workspace.Id }),
+            TimeSpan.FromSeconds(60), $"Messaging.Worker to know that workspace {workspace.Id} owns {phoneNumberId}");
         return phoneNumberId;
     }
 
