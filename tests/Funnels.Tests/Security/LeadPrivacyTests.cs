@@ -1,3 +1,4 @@
+extern alias runtime;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -125,6 +126,51 @@ public sealed class LeadPrivacyTests(Hosts hosts)
         using var withoutToken = await client.GetAsync($"/api/runtime/leads/{lead}/state", Cancel);
         Assert.Equal(HttpStatusCode.Unauthorized, withoutToken.StatusCode);
         Assert.Equal("application/problem+json", withoutToken.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_lead_token_is_refused_for_another_lead_when_expired_and_when_tampered_with()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var funnel = await TestFunnel.PublishAsync(workspace);
+        var mine = await Json(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("mine@example.com")));
+        var theirs = await Json(await funnel.PostAsync("FORM_SUBMIT", Victim(null)));
+        var myLead = mine.GetProperty("lead_id").GetGuid();
+        var myToken = mine.GetProperty("lead_token").GetString()!;
+        var theirLead = theirs.GetProperty("lead_id").GetGuid();
+        var tokens = hosts.Runtime.Get<runtime::Funnels.Runtime.Leads.LeadTokens>();
+        var expired = tokens.Issue(myLead, DateTimeOffset.UtcNow.AddSeconds(-1));
+        var bytes = Convert.FromBase64String(myToken.Replace('-', '+').Replace('_', '/') + new string('=', (4 - myToken.Length % 4) % 4));
+        var tampered = new List<string>();
+        foreach (var at in new[] { 1, 20, bytes.Length - 1 }) // the lead id, the expiry, the signature
+        {
+            var copy = (byte[])bytes.Clone();
+            copy[at] ^= 0x01;
+            tampered.Add(Convert.ToBase64String(copy).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+        }
+        // A token signed with the admin tokens' own key (not the derived one) is no lead token either.
+        var adminToken = hosts.Runtime.Get<Funnels.ServiceDefaults.Security.AdminTokens>().Issue("x", workspace.Id, "owner");
+
+        using var client = workspace.Public;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token={myToken}", Cancel)).StatusCode);
+        var refusals = new List<(string What, HttpResponseMessage Answer)>
+        {
+            ("another lead", await client.GetAsync($"/api/runtime/leads/{theirLead}/state?lead_token={myToken}", Cancel)),
+            ("expired", await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token={expired}", Cancel)),
+            ("an admin token", await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token={adminToken}", Cancel)),
+            ("garbage", await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token=not-a-token", Cancel)),
+        };
+        foreach (var (token, i) in tampered.Select((t, i) => (t, i)))
+        {
+            refusals.Add(($"tampered #{i}", await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token={token}", Cancel)));
+        }
+        foreach (var (what, answer) in refusals)
+        {
+            var text = await answer.Content.ReadAsStringAsync(Cancel);
+            Assert.True(answer.StatusCode == HttpStatusCode.Unauthorized, $"{what}: {(int)answer.StatusCode} {text}");
+            Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+            AssertNoPersonalData(text);
+        }
     }
 
     [Fact]
