@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Funnels.Contracts;
 using Funnels.Tests.Infrastructure;
 using Funnels.Tests.Tracking;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Funnels.Tests.Security;
 
@@ -127,5 +129,28 @@ public sealed class LinkTrustTests(Hosts hosts)
             await hosts.Servers.ScalarAsync<string>("SELECT contact_id FROM runtime.leads WHERE id = @id", new { id = leads[0] }),
             await hosts.Servers.ScalarAsync<string>("SELECT contact_id FROM runtime.leads WHERE id = @id", new { id = leads[1] }),
         });
+    }
+
+    [Fact]
+    public async Task In_the_runtime_a_late_older_link_does_not_undo_the_newer_one_and_a_repeat_changes_nothing()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var funnel = await TestFunnel.PublishAsync(workspace);
+        var visitor = "v-" + Guid.NewGuid();
+        var lead = (await TrackedWorkspace.BodyAsync(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("order@example.com", visitorId: visitor))))
+            .GetProperty("lead_id").GetGuid();
+        using var scope = hosts.Runtime.Services.CreateScope();
+        var bus = scope.ServiceProvider.GetRequiredService<Wolverine.IMessageBus>();
+        var now = DateTimeOffset.UtcNow;
+
+        // The relink arrives before the provisional link it replaced, then both again.
+        await bus.InvokeAsync(new VisitorLinkedToContact(workspace.Id, visitor, "crm-real", "webhook", now, 2, "attacker"), Cancel);
+        await bus.InvokeAsync(new VisitorLinkedToContact(workspace.Id, visitor, "attacker", "identify", now.AddSeconds(-5)), Cancel);
+        await bus.InvokeAsync(new VisitorLinkedToContact(workspace.Id, visitor, "crm-real", "webhook", now, 2, "attacker"), Cancel);
+        await bus.InvokeAsync(new VisitorLinkedToContact(workspace.Id, visitor, "attacker", "identify", now.AddSeconds(-5)), Cancel);
+
+        Assert.Equal("crm-real", await hosts.Servers.ScalarAsync<string>("SELECT contact_id FROM runtime.leads WHERE id = @lead", new { lead }));
+        Assert.Equal("crm-real/2", await hosts.Servers.ScalarAsync<string>(
+            "SELECT contact_id || '/' || generation FROM runtime.visitor_contacts WHERE workspace_id = @Id AND visitor_id = @visitor", new { workspace.Id, visitor }));
     }
 }
