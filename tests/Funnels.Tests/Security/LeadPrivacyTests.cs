@@ -91,6 +91,28 @@ public sealed class LeadPrivacyTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task The_state_read_allows_only_an_origin_the_funnel_lists()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var funnel = await TestFunnel.PublishAsync(workspace, allowedOrigins: ["https://shop.example.com"]);
+        var submitted = await Json(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("origin-state@example.com")));
+        var path = $"/api/runtime/leads/{submitted.GetProperty("lead_id").GetGuid()}/state?lead_token={submitted.GetProperty("lead_token").GetString()}";
+
+        using var client = workspace.Public;
+        var answers = new Dictionary<string, HttpResponseMessage>();
+        foreach (var origin in new[] { "https://shop.example.com", Evil })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add("Origin", origin);
+            answers[origin] = await client.SendAsync(request, Cancel);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, answers[Evil].StatusCode); // the token, not the origin, is the capability
+        Assert.False(answers[Evil].Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal("https://shop.example.com", answers["https://shop.example.com"].Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    [Fact]
     public async Task The_lead_token_of_the_202_reads_the_state_only()
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
