@@ -7,6 +7,7 @@ using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
 using Wolverine.RabbitMQ;
@@ -55,5 +56,7 @@ internal static class Extensions
             .AllowAnyHeader()
             .WithMethods("POST")
             .WithExposedHeaders("Idempotent-Replayed", "Retry-After")));
+        // The lead-state read allows only its funnel's listed origins, looked up per lead (LeadStateCorsPolicyProvider).
+        builder.Services.AddSingleton<ICorsPolicyProvider, LeadStateCorsPolicyProvider>();
     }
 }

@@ -2,8 +2,9 @@ using Dapper;
 using Funnels.Runtime.Events;
 using Funnels.Runtime.Funnels;
 using Funnels.ServiceDefaults.RateLimiting;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Funnels.Runtime.Leads;
@@ -17,12 +18,14 @@ public sealed record PublicLeadState(Guid LeadId, PublicLeadState.Position State
 /// <summary>
 /// The anonymous read funnel frontends make of their own lead: <c>GET /api/runtime/leads/{id}/state</c>
 /// with the 202's <c>lead_token</c> as <c>Authorization: Bearer</c> or <c>?lead_token=</c>. Rate limited
-/// like the other public reads. The answer carries <c>Access-Control-Allow-Origin</c> only for an
-/// origin the lead's funnel lists in <c>allowed_origins</c>: no other origin is ever echoed.
+/// like the other public reads. CORS (the answer and its preflight) allows only the origins the
+/// lead's funnel lists in <c>allowed_origins</c> (<see cref="LeadStateCorsPolicyProvider"/>): no other
+/// origin is ever echoed.
 /// </summary>
 public static class LeadStateApi
 {
     public const string QueryParameter = "lead_token";
+    public const string CorsPolicy = "lead-state";
 
     public static void MapLeadStateApi(this IEndpointRouteBuilder app)
     {
@@ -31,6 +34,7 @@ public static class LeadStateApi
             .WithSummary("A lead's state (page, status, time), read with the lead_token of the events endpoint's 202")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireCors(CorsPolicy)
             .RequireRateLimit(new RateLimit("lead-read", limits.LeadReadsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
     }
 
@@ -45,15 +49,12 @@ public static class LeadStateApi
         }
         await using var connection = await db.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<StateRow>(new CommandDefinition("""
-            SELECT s.current_page_id, s.status, s.updated_at, f.allowed_origins
-            FROM runtime.lead_states s JOIN runtime.leads l ON l.id = s.lead_id JOIN runtime.funnels f ON f.id = l.funnel_id
-            WHERE s.lead_id = @id
+            SELECT current_page_id, status, updated_at FROM runtime.lead_states WHERE lead_id = @id
             """, new { id }, cancellationToken: ct));
         if (row is null)
         {
             return TypedResults.NotFound();
         }
-        AllowListedOrigin(http, row.AllowedOrigins);
         return TypedResults.Ok(new PublicLeadState(id, new PublicLeadState.Position(row.CurrentPageId, row.Status, row.UpdatedAt)));
     }
 
@@ -67,22 +68,40 @@ public static class LeadStateApi
         return request.Query[QueryParameter].ToString();
     }
 
-    private static void AllowListedOrigin(HttpContext http, string[] allowed)
-    {
-        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Origin);
-        var origin = http.Request.Headers.Origin.ToString();
-        if (origin.Length > 0 && allowed.Contains(FunnelRequestValidation.Normalize(origin)))
-        {
-            http.Response.Headers.AccessControlAllowOrigin = origin;
-        }
-    }
+    private sealed record StateRow(string CurrentPageId, string Status, DateTime UpdatedAt);
+}
 
-    // Properties, not a positional record: Dapper hands a text[] to constructors as System.Array.
-    private sealed class StateRow
+/// <summary>
+/// CORS of the lead-state read, per lead: the origins its funnel lists in <c>allowed_origins</c>,
+/// GET with an Authorization header. A funnel with an empty list (or an unknown lead) allows no
+/// origin here, although it accepts events from any. Every other policy is the default provider's.
+/// </summary>
+public sealed class LeadStateCorsPolicyProvider(IOptions<CorsOptions> options, NpgsqlDataSource db) : ICorsPolicyProvider
+{
+    private readonly DefaultCorsPolicyProvider _default = new(options);
+
+    public async Task<CorsPolicy?> GetPolicyAsync(HttpContext context, string? policyName)
     {
-        public string CurrentPageId { get; init; } = "";
-        public string Status { get; init; } = "";
-        public DateTime UpdatedAt { get; init; }
-        public string[] AllowedOrigins { get; init; } = [];
+        if (policyName != LeadStateApi.CorsPolicy)
+        {
+            return await _default.GetPolicyAsync(context, policyName);
+        }
+        var origins = Array.Empty<string>();
+        if (context.Request.RouteValues.TryGetValue("id", out var value) && Guid.TryParse(value?.ToString(), out var id)
+            && context.Request.Headers.Origin.ToString() is { Length: > 0 })
+        {
+            await using var connection = await db.OpenConnectionAsync(context.RequestAborted);
+            origins = await connection.ExecuteScalarAsync<string[]>(new CommandDefinition("""
+                SELECT f.allowed_origins FROM runtime.leads l JOIN runtime.funnels f ON f.id = l.funnel_id WHERE l.id = @id
+                """, new { id }, cancellationToken: context.RequestAborted)) ?? [];
+        }
+        var allowed = origins.ToHashSet(StringComparer.Ordinal);
+        return new CorsPolicyBuilder()
+            .SetIsOriginAllowed(origin => allowed.Contains(FunnelRequestValidation.Normalize(origin)))
+            .WithMethods("GET")
+            .WithHeaders("Authorization")
+            .WithExposedHeaders("Retry-After")
+            .SetPreflightMaxAge(TimeSpan.FromMinutes(10))
+            .Build();
     }
 }

@@ -110,6 +110,21 @@ public sealed class LeadPrivacyTests(Hosts hosts)
         Assert.Equal(HttpStatusCode.OK, answers[Evil].StatusCode); // the token, not the origin, is the capability
         Assert.False(answers[Evil].Headers.Contains("Access-Control-Allow-Origin"));
         Assert.Equal("https://shop.example.com", answers["https://shop.example.com"].Headers.GetValues("Access-Control-Allow-Origin").Single());
+
+        // The listed origin may send the token in the Authorization header: its preflight is answered, another's is not.
+        foreach (var (origin, allowed) in new[] { ("https://shop.example.com", true), (Evil, false) })
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, $"/api/runtime/leads/{submitted.GetProperty("lead_id").GetGuid()}/state");
+            preflight.Headers.Add("Origin", origin);
+            preflight.Headers.Add("Access-Control-Request-Method", "GET");
+            preflight.Headers.Add("Access-Control-Request-Headers", "authorization");
+            using var answer = await client.SendAsync(preflight, Cancel);
+            Assert.Equal(allowed, answer.Headers.TryGetValues("Access-Control-Allow-Origin", out var echoed) && echoed.Single() == origin);
+            if (allowed)
+            {
+                Assert.Contains("authorization", answer.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.OrdinalIgnoreCase);
+            }
+        }
     }
 
     [Fact]
