@@ -41,7 +41,7 @@ public static class LeadStateApi
     public static async Task<Results<Ok<PublicLeadState>, ProblemHttpResult, NotFound>> Get(
         Guid id, HttpContext http, LeadTokens tokens, NpgsqlDataSource db, CancellationToken ct)
     {
-        // The token is checked before the database is asked: without one, nothing tells an existing lead from another.
+        // The token is checked before the state is read: without one, the answer does not tell an existing lead from another.
         if (!tokens.Grants(TokenOf(http.Request), id))
         {
             return TypedResults.Problem("Send the lead_token of the events endpoint's answer for this lead, unexpired, as Authorization: Bearer or ?lead_token=.",
