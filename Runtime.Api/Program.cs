@@ -22,6 +22,7 @@ app.UseAuthorization();
 
 app.MapEventsApi();
 app.MapLeadsApi();
+app.MapLeadStateApi();
 app.MapFunnelsApi();
 app.MapStatsApi();
 app.MapAuthApi();

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Funnels.Runtime.Funnels;
+using Funnels.Runtime.Leads;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -37,7 +38,8 @@ public static class EventsApi
     public static async Task<IResult> Post(
         HttpContext http, [FromServices] PublishedFunnels funnels, [FromServices] RateLimiter limiter,
         [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] EventMetrics metrics,
-        [FromServices] PublicLimits limits, [FromServices] ILogger<EventRequest> logger, CancellationToken cancellationToken)
+        [FromServices] PublicLimits limits, [FromServices] LeadTokens tokens, [FromServices] ILogger<EventRequest> logger,
+        CancellationToken cancellationToken)
     {
         // The body (at most 64 KiB) is read before the limits so that both, per address and per
         // address and slug, cost one Redis round trip; a bad body still counts against the first.
@@ -103,7 +105,7 @@ public static class EventsApi
         EventOutcome? outcome;
         try
         {
-            (result, outcome) = await Apply(http, messages, dataSource, publication, request, identity, idempotencyKey, cancellationToken);
+            (result, outcome) = await Apply(http, messages, dataSource, tokens, publication, request, identity, idempotencyKey, cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -121,8 +123,8 @@ public static class EventsApi
     }
 
     private static Task<(IResult, EventOutcome?)> Apply(
-        HttpContext http, IMessageContext messages, NpgsqlDataSource dataSource, LivePublication publication, EventRequest request,
-        LeadIdentity identity, string idempotencyKey, CancellationToken cancellationToken)
+        HttpContext http, IMessageContext messages, NpgsqlDataSource dataSource, LeadTokens tokens, LivePublication publication,
+        EventRequest request, LeadIdentity identity, string idempotencyKey, CancellationToken cancellationToken)
     {
         var scope = $"events:{request.PublicationSlug}";
         var requestHash = IdempotencyKeys.HashOf(request.RawBody);
@@ -133,21 +135,23 @@ public static class EventsApi
                 var (claimed, previous) = await IdempotencyKeys.ClaimAsync(transaction, scope, idempotencyKey, requestHash);
                 if (!claimed)
                 {
-                    return (Replay(http, previous!, requestHash), (EventOutcome?)null);
+                    return (Replay(http, tokens, previous!, requestHash), (EventOutcome?)null);
                 }
             }
             var outcome = await LeadWriter.ApplyAsync(transaction, messages, publication, request, identity, idempotencyKey.Length > 0 ? idempotencyKey : null, cancellationToken);
             if (idempotencyKey.Length > 0)
             {
+                // Stored without its lead token: a replay is given a fresh one (Replay).
                 await IdempotencyKeys.SaveAsync(transaction, scope, idempotencyKey, StatusCodes.Status202Accepted, JsonSerializer.Serialize(outcome, Json));
             }
-            return ((IResult)TypedResults.Accepted(outcome.LeadId is { } id ? $"/api/runtime/leads/{id}/" : null, outcome), (EventOutcome?)outcome);
+            var answer = outcome.LeadId is { } id ? outcome with { LeadToken = tokens.Issue(id) } : outcome;
+            return ((IResult)TypedResults.Accepted(outcome.LeadId is { } lead ? $"/api/runtime/leads/{lead}/state" : null, answer), (EventOutcome?)outcome);
         }, cancellationToken);
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private static IResult Replay(HttpContext http, StoredResponse previous, string requestHash)
+    private static IResult Replay(HttpContext http, LeadTokens tokens, StoredResponse previous, string requestHash)
     {
         if (previous.RequestHash != requestHash)
         {
@@ -155,7 +159,9 @@ public static class EventsApi
                 title: "Idempotency-Key reused", statusCode: StatusCodes.Status422UnprocessableEntity);
         }
         http.Response.Headers["Idempotent-Replayed"] = "true";
-        return TypedResults.Text(previous.Response, "application/json", statusCode: previous.StatusCode);
+        var first = JsonSerializer.Deserialize<EventOutcome>(previous.Response, Json)!;
+        var answer = first.LeadId is { } id ? first with { LeadToken = tokens.Issue(id) } : first;
+        return TypedResults.Json(answer, Json, statusCode: previous.StatusCode);
     }
 
     private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, title: "Not found", statusCode: StatusCodes.Status404NotFound);

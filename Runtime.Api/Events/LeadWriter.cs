@@ -7,7 +7,11 @@ using Wolverine;
 
 namespace Funnels.Runtime.Events;
 
-public sealed record EventOutcome(string Status, Guid? LeadId, string? NextPageId);
+/// <summary>
+/// The 202 of the events endpoint. <c>LeadToken</c> (added by the endpoint, never stored) lets the
+/// frontend read the lead's state, and nothing else, for a day (Leads/LeadTokens).
+/// </summary>
+public sealed record EventOutcome(string Status, Guid? LeadId, string? NextPageId, string? LeadToken = null);
 
 /// <summary>
 /// Applies one accepted event to its lead inside the caller's outbox transaction: the lead,

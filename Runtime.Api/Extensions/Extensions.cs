@@ -1,11 +1,14 @@
 using Funnels.Contracts;
 using Funnels.Runtime.Events;
+using Funnels.Runtime.Leads;
 using Funnels.Runtime.WhatsApp;
 using Funnels.Runtime.Workspaces;
 using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
 using Wolverine.RabbitMQ;
 
@@ -45,14 +48,21 @@ internal static class Extensions
         // Channels' access tokens are stored encrypted (Secrets:EncryptionKey).
         builder.AddFunnelsSecrets();
         builder.Services.AddSingleton<EventMetrics>();
+        // Lead tokens (the 202's read-the-state capability) are signed with a key derived from Auth:SigningKey.
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Leads").Get<LeadTokenSettings>() ?? new LeadTokenSettings());
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<LeadTokens>();
         builder.Services.AddHostedService<IdempotencyKeyExpiry>();
 
         // Browsers may post events from any page; which origins a funnel accepts is checked
-        // per funnel in the endpoint (allowed_origins), where the slug is known.
+        // per funnel in the endpoint (allowed_origins), where the slug is known. Only the public
+        // write endpoint uses this policy: no read of a lead echoes an origin (LeadsApi, LeadStateApi).
         builder.Services.AddCors(cors => cors.AddPolicy(EventsApi.CorsPolicy, policy => policy
             .SetIsOriginAllowed(_ => true)
             .AllowAnyHeader()
-            .WithMethods("GET", "POST")
+            .WithMethods("POST")
             .WithExposedHeaders("Idempotent-Replayed", "Retry-After")));
+        // The lead-state read allows only its funnel's listed origins, looked up per lead (LeadStateCorsPolicyProvider).
+        builder.Services.AddSingleton<ICorsPolicyProvider, LeadStateCorsPolicyProvider>();
     }
 }

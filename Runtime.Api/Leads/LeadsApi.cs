@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
-using Funnels.Runtime.Events;
-using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.ServiceDefaults.Security;
 using Funnels.ServiceDefaults.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,9 +10,6 @@ using Npgsql;
 namespace Funnels.Runtime.Leads;
 
 public sealed record LeadState(string CurrentPageId, string Status, long Version, DateTime UpdatedAt);
-
-/// <summary>A lead as funnel frontends read it: exactly the shape they already parse.</summary>
-public sealed record PublicLead(Guid Id, Guid FunnelId, JsonElement FormData, DateTime CreatedAt, LeadState State);
 
 /// <summary>A lead as admins see it: also who it is and which publication it entered with.</summary>
 public sealed record Lead(
@@ -30,13 +25,12 @@ public static class LeadsApi
     public static void MapLeadsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/runtime/leads").WithTags("Leads");
-        var limits = app.ServiceProvider.GetRequiredService<PublicLimits>();
 
-        // Funnel frontends read the lead they just created without a token: its random id is
-        // the capability. With an admin token the read is scoped to the token's workspace.
-        api.MapGet("/{id:guid}", Get).WithName("GetLead").WithSummary("A lead with its state and form data")
-            .RequireCors(EventsApi.CorsPolicy)
-            .RequireRateLimit(new RateLimit("lead-read", limits.LeadReadsPerIpPerMinute, TimeSpan.FromMinutes(1), RateLimitFilter.ClientIp));
+        // A lead is personal data: only an admin of its workspace reads it (another workspace's is
+        // 404), and no CORS policy applies, so no origin is ever echoed. Frontends read their own
+        // lead's state with the lead token of the events endpoint's 202 (LeadStateApi).
+        api.MapGet("/{id:guid}", Get).WithName("GetLead").WithSummary("A lead of the workspace with its state and form data")
+            .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapGet("/{id:guid}/events", Events).WithName("GetLeadEvents").WithSummary("The lead's timeline: every event and the transition it caused")
             .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapGet("/", Search).WithName("SearchLeads").WithSummary("Leads of the workspace by email, phone, funnel or status, newest first, paged")
@@ -45,15 +39,12 @@ public static class LeadsApi
             .WithSummary("Every lead of a funnel as CSV, streamed").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
     }
 
-    public static async Task<Results<Ok<Lead>, Ok<PublicLead>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Ok<Lead>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
     {
-        var admin = user.Identity?.IsAuthenticated == true;
         await using var connection = await db.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<LeadRow>(new CommandDefinition(
-            $"{LeadRow.Select} WHERE l.id = @id AND (@workspace::uuid IS NULL OR l.workspace_id = @workspace)",
-            new { id, workspace = admin ? user.WorkspaceIdOf() : (Guid?)null }, cancellationToken: ct));
-        if (row is null) return TypedResults.NotFound();
-        return admin ? TypedResults.Ok(row.ToLead()) : TypedResults.Ok(row.ToPublicLead());
+            $"{LeadRow.Select} WHERE l.id = @id AND l.workspace_id = @workspace", new { id, workspace = user.WorkspaceIdOf() }, cancellationToken: ct));
+        return row is null ? TypedResults.NotFound() : TypedResults.Ok(row.ToLead());
     }
 
     public static async Task<Results<Ok<IReadOnlyList<LeadEvent>>, NotFound>> Events(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
@@ -106,8 +97,6 @@ public static class LeadsApi
                    l.publication_id, p.version AS publication_version, l.email, l.phone, l.visitor_id, l.contact_id
             FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id JOIN runtime.publications p ON p.id = l.publication_id
             """;
-
-        public PublicLead ToPublicLead() => new(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt));
 
         public Lead ToLead() => new(Id, FunnelId, JsonDocument.Parse(FormData).RootElement, CreatedAt, new LeadState(CurrentPageId, Status, Version, UpdatedAt),
             PublicationId, PublicationVersion, Email, Phone, VisitorId, ContactId);

@@ -25,7 +25,8 @@ public static class LeadsCsv
 
         response.ContentType = "text/csv; charset=utf-8";
         response.Headers.ContentDisposition = $"attachment; filename=\"{funnel}-leads.csv\"";
-        await using var writer = new StreamWriter(response.Body, new UTF8Encoding(false));
+        // RFC 4180 ends records with CRLF.
+        await using var writer = new StreamWriter(response.Body, new UTF8Encoding(false)) { NewLine = "\r\n" };
         await writer.WriteLineAsync(Line(["id", "created_at", "email", "phone", "visitor_id", "status", "current_page_id", .. fields]));
 
         await using var command = new NpgsqlCommand("""
@@ -50,12 +51,15 @@ public static class LeadsCsv
 
     private static string Line(IEnumerable<string> cells) => string.Join(',', cells.Select(Escape));
 
-    // RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula.
-    private static string Escape(string cell)
+    /// <summary>
+    /// RFC 4180 quoting, after neutralising cells a spreadsheet would run as a formula: a cell
+    /// starting with = + - @, a tab or a carriage return gets a leading single quote (OWASP's advice).
+    /// Numbers are no exception ("-2+3+cmd|..." starts with a digit after the sign): public
+    /// submitters choose both the values and the column names.
+    /// </summary>
+    public static string Escape(string cell)
     {
-        var formula = cell.Length > 0 && (cell[0] is '=' or '@' or '\t' or '\r'
-            || (cell[0] is '+' or '-' && (cell.Length == 1 || !char.IsAsciiDigit(cell[1]))));
-        if (formula)
+        if (cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
         {
             cell = "'" + cell;
         }

@@ -18,6 +18,35 @@ public static class LinkingApi
             .WithSummary("Share of contacts with tracked sessions, and median / p95 seconds to link by method");
         api.MapGet("/linking/conflicts", Conflicts).WithName("LinkConflicts").WithSummary("Visitors claimed for a second contact, newest first, paged");
         api.MapGet("/visitors/{visitorId}/sessions", Sessions).WithName("VisitorSessions").WithSummary("A visitor's sessions and their links, newest first, paged");
+        api.MapGet("/visitors/{visitorId}/link", Link).WithName("VisitorLink")
+            .WithSummary("A visitor's link: contact, method, trust (signed or provisional) and every link it replaced, oldest first");
+    }
+
+    public sealed record ReplacedLink(
+        int Generation, string ContactId, string Method, string Trust, DateTime LinkedAt,
+        string ReplacedByContactId, string ReplacedByMethod, DateTime ReplacedAt, string Reason);
+
+    public sealed record VisitorLink(
+        string VisitorId, string ContactId, string Method, string Trust, int Generation, DateTime LinkedAt, int Confirmations,
+        IReadOnlyList<ReplacedLink> History);
+
+    public static async Task<Results<Ok<VisitorLink>, NotFound>> Link(string visitorId, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var workspace = user.WorkspaceIdOf();
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var link = await connection.QuerySingleOrDefaultAsync<(string ContactId, string Method, string Trust, int Generation, DateTime LinkedAt, int Confirmations)>("""
+            SELECT contact_id, method, trust, generation, linked_at, confirmations FROM tracking.visitor_links
+            WHERE workspace_id = @workspace AND visitor_id = @visitorId
+            """, new { workspace, visitorId });
+        if (link.ContactId is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var history = await connection.QueryAsync<ReplacedLink>("""
+            SELECT generation, contact_id, method, trust, linked_at, replaced_by_contact_id, replaced_by_method, replaced_at, reason
+            FROM tracking.visitor_link_history WHERE workspace_id = @workspace AND visitor_id = @visitorId ORDER BY generation
+            """, new { workspace, visitorId });
+        return TypedResults.Ok(new VisitorLink(visitorId, link.ContactId, link.Method, link.Trust, link.Generation, link.LinkedAt, link.Confirmations, history.ToList()));
     }
 
     public sealed record MethodFigures(string Method, long Links, double? MedianSeconds, double? P95Seconds);

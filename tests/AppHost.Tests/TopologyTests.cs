@@ -93,7 +93,9 @@ public sealed class TopologyTests(TopologyFixture topology)
             ["payload"] = new Dictionary<string, object> { ["page_id"] = "form", ["form_data"] = new { email = "e2e@example.com" } },
         }, Cancel);
         var outcome = await accepted.Content.ReadFromJsonAsync<JsonElement>(Cancel);
-        var lead = await browser.GetFromJsonAsync<JsonElement>($"/api/runtime/leads/{outcome.GetProperty("lead_id").GetGuid()}/", Cancel);
+        // A browser reads its lead's state with the 202's lead token (the lead itself needs an admin).
+        var lead = await browser.GetFromJsonAsync<JsonElement>(
+            $"/api/runtime/leads/{outcome.GetProperty("lead_id").GetGuid()}/state?lead_token={outcome.GetProperty("lead_token").GetString()}", Cancel);
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         Assert.Equal("created", outcome.GetProperty("status").GetString());

@@ -29,7 +29,7 @@ public sealed class CacheOutageTests(Hosts hosts)
             var lead = burst.Answers[^1];
             using (var client = world.Workspace.Public)
             {
-                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/runtime/leads/{lead.LeadId}/", Cancel)).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/runtime/leads/{lead.LeadId}/state?lead_token={lead.LeadToken}", Cancel)).StatusCode);
             }
             Assert.Equal(HttpStatusCode.Accepted, (await CollectAsync(world.WorkspaceId)).StatusCode);
 

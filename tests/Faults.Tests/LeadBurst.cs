@@ -15,6 +15,7 @@ public sealed class LeadBurst
     public sealed record Answer(string Email, string Phone, HttpStatusCode Status, string Body, string? RetryAfter, string? ContentType)
     {
         public Guid LeadId => JsonDocument.Parse(Body).RootElement.GetProperty("lead_id").GetGuid();
+        public string LeadToken => JsonDocument.Parse(Body).RootElement.GetProperty("lead_token").GetString()!;
     }
 
     private static int _sequence;

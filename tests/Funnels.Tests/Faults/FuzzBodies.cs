@@ -171,10 +171,33 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         return JsonRequest(r, n, "runtime", "/api/runtime/auth/token", body, fields, maxBytes: 64 * 1024, [], signIn: true);
     }
 
+    /// <summary>
+    /// The lead reads: the admin read without an admin token (401) and the state read with no,
+    /// a malformed, a random or a forged lead token, in the header or the query (401), for an unknown
+    /// or malformed id (404).
+    /// </summary>
     private FuzzRequest LeadRead(Random r, int n)
     {
         var id = r.Next(3) switch { 0 => RandomGuid(r).ToString(), 1 => Uri.EscapeDataString(RandomText(r, r.Next(1, 300))), _ => RandomGuid(r).ToString("N") };
-        return new FuzzRequest(n, "runtime", HttpMethod.Get, $"/api/runtime/leads/{id}/", null, null, [], "unknown lead id", MustBeRejected: true);
+        var headers = new List<KeyValuePair<string, string>>();
+        if (r.Next(4) == 0) headers.Add(new("Origin", "https://" + RandomToken(r, 12) + ".example"));
+        if (r.Next(2) == 0)
+        {
+            if (r.Next(3) == 0) headers.Add(new("Authorization", "Bearer " + RandomToken(r, r.Next(1, 200))));
+            return new FuzzRequest(n, "runtime", HttpMethod.Get, $"/api/runtime/leads/{id}{(r.Next(2) == 0 ? "/" : "")}", null, null, headers,
+                "admin lead read without an admin token", MustBeRejected: true);
+        }
+        var token = r.Next(4) switch
+        {
+            0 => "",
+            1 => RandomText(r, r.Next(1, 300)),
+            2 => Convert.ToBase64String(RandomBytes(r, r.Next(1, 120))).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+            _ => Convert.ToBase64String([1, .. RandomBytes(r, 56)]).TrimEnd('=').Replace('+', '-').Replace('/', '_'), // the right shape, a forged signature
+        };
+        var path = $"/api/runtime/leads/{id}/state";
+        if (r.Next(2) == 0) headers.Add(new("Authorization", "Bearer " + (token.All(c => c is > ' ' and < (char)127) ? token : RandomToken(r, token.Length))));
+        else path += "?lead_token=" + Uri.EscapeDataString(token);
+        return new FuzzRequest(n, "runtime", HttpMethod.Get, path, null, null, headers, "lead state read without a valid lead token", MustBeRejected: true);
     }
 
     // ---- Tracking.Api

@@ -92,7 +92,7 @@ public sealed partial class FuzzTests(Hosts hosts)
         {
             (runtimeClient, HttpMethod.Post, "/api/runtime/events"), (runtimeClient, HttpMethod.Post, "/api/runtime/events/"),
             (runtimeClient, HttpMethod.Get, "/webhooks/meta?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"),
-            (runtimeClient, HttpMethod.Post, "/webhooks/meta"), (runtimeClient, HttpMethod.Get, $"/api/runtime/leads/{Guid.NewGuid()}/"),
+            (runtimeClient, HttpMethod.Post, "/webhooks/meta"), (runtimeClient, HttpMethod.Get, $"/api/runtime/leads/{Guid.NewGuid()}/state"),
             (runtimeClient, HttpMethod.Post, "/api/runtime/auth/token"),
             (trackingClient, HttpMethod.Post, "/api/tracking/collect"), (trackingClient, HttpMethod.Post, "/api/tracking/identify"),
             (trackingClient, HttpMethod.Post, $"/api/tracking/webhooks/crm/{Guid.NewGuid()}"),

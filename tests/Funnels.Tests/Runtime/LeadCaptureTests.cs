@@ -22,14 +22,17 @@ public sealed class LeadCaptureTests(Hosts hosts)
         Assert.Equal("offer", submitted.GetProperty("next_page_id").GetString());
         var leadId = submitted.GetProperty("lead_id").GetGuid();
 
-        // The read existing frontends make: anonymous, trailing slash, the documented shape.
-        var lead = await Body(await workspace.Public.GetAsync($"/api/runtime/leads/{leadId}/", Cancel));
+        // The read a frontend makes of its own lead: its state, with the 202's lead token.
+        var state = await Body(await workspace.Public.GetAsync(
+            $"/api/runtime/leads/{leadId}/state/?lead_token={submitted.GetProperty("lead_token").GetString()}", Cancel));
+        Assert.Equal("offer", state.GetProperty("state").GetProperty("current_page_id").GetString());
+        Assert.Equal("active", state.GetProperty("state").GetProperty("status").GetString());
+        Assert.False(state.TryGetProperty("form_data", out _), "a lead token reads the state only");
+        // The documented admin read, with the trailing slash existing clients use.
+        var lead = await Body(await workspace.Runtime.GetAsync($"/api/runtime/leads/{leadId}/", Cancel));
         Assert.Equal(funnel.Id, lead.GetProperty("funnel_id").GetGuid());
         Assert.Equal("pro", lead.GetProperty("form_data").GetProperty("plan").GetString());
-        Assert.Equal("offer", lead.GetProperty("state").GetProperty("current_page_id").GetString());
-        Assert.Equal("active", lead.GetProperty("state").GetProperty("status").GetString());
         Assert.True(lead.TryGetProperty("created_at", out _));
-        Assert.False(lead.TryGetProperty("email", out _), "anonymous readers get the frontends' shape only");
 
         var clicked = await Body(await funnel.PostAsync("CLICK", new { page_id = "offer", visitor_id = visitor }));
         Assert.Equal("updated", clicked.GetProperty("status").GetString());
