@@ -6,6 +6,7 @@ using Funnels.ServiceDefaults.Caching;
 using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
 using Wolverine.RabbitMQ;
 
@@ -37,6 +38,7 @@ internal static class Extensions
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
+        builder.Services.TryAddSingleton<PasswordCheck>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSettings>() ?? new WhatsAppSettings());
         builder.Services.AddSingleton<EventMetrics>();
         builder.Services.AddHostedService<IdempotencyKeyExpiry>();
