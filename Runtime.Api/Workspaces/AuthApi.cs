@@ -114,7 +114,13 @@ public static class AuthApi
         var membership = (await MembershipsAsync(connection, user.Id)).FirstOrDefault(m => workspace is null || m.WorkspaceId == workspace);
         if (membership is null)
         {
-            return TypedResults.Problem("This admin is not a member of that workspace.", statusCode: StatusCodes.Status403Forbidden);
+            // The password was right: the person may see what they are invited to, and accept by signing in with its id.
+            var invitations = await connection.QueryAsync<InvitationRow>("""
+                SELECT i.id, w.name AS workspace_name, i.role FROM runtime.invitations i JOIN runtime.workspaces w ON w.id = i.workspace_id
+                WHERE i.email = @email ORDER BY i.created_at
+                """, new { email });
+            return TypedResults.Problem("This admin is not a member of that workspace.", statusCode: StatusCodes.Status403Forbidden,
+                extensions: new Dictionary<string, object?> { ["invitations"] = invitations.ToList() });
         }
         var session = new Session(Guid.CreateVersion7(), user.Id, DateTimeOffset.UtcNow.Add(services.Tokens.DefaultLifetime));
         await connection.ExecuteAsync("INSERT INTO runtime.sessions (id, user_id, expires_at) VALUES (@Id, @UserId, @ExpiresAt)", session);
@@ -170,6 +176,8 @@ public static class AuthApi
             """, new { userId })).ToList();
 
     private sealed record ApiKeyRow(Guid Id, Guid WorkspaceId, string Role);
+
+    public sealed record InvitationRow(Guid Id, string WorkspaceName, string Role);
 
     private sealed record UserRow(Guid Id, string PasswordHash);
 
