@@ -122,7 +122,7 @@ public static class AuthApi
             return TypedResults.Problem("This admin is not a member of that workspace.", statusCode: StatusCodes.Status403Forbidden,
                 extensions: new Dictionary<string, object?> { ["invitations"] = invitations.ToList() });
         }
-        var session = new Session(Guid.CreateVersion7(), user.Id, DateTimeOffset.UtcNow.Add(services.Tokens.DefaultLifetime));
+        var session = new Session(Guid.CreateVersion7(), user.Id, DateTime.UtcNow.Add(services.Tokens.DefaultLifetime));
         await connection.ExecuteAsync("INSERT INTO runtime.sessions (id, user_id, expires_at) VALUES (@Id, @UserId, @ExpiresAt)", session);
         return TypedResults.Ok(Token(services.Tokens, session, membership));
     }
@@ -183,11 +183,11 @@ public static class AuthApi
 
     private sealed record MembershipRow(Guid WorkspaceId, string Slug, string Name, string Role, Guid SecurityStamp);
 
-    private sealed record Session(Guid Id, Guid UserId, DateTimeOffset ExpiresAt);
+    private sealed record Session(Guid Id, Guid UserId, DateTime ExpiresAt);
 
     private static TokenResponse Token(AdminTokens tokens, Session session, MembershipRow membership) => new(
-        tokens.ForSession(session.UserId, session.Id, membership.WorkspaceId, membership.Role, membership.SecurityStamp, session.ExpiresAt),
-        "Bearer", (int)Math.Max(0, (session.ExpiresAt - DateTimeOffset.UtcNow).TotalSeconds), membership.WorkspaceId, membership.Role, session.UserId.ToString());
+        tokens.ForSession(session.UserId, session.Id, membership.WorkspaceId, membership.Role, membership.SecurityStamp, DateTime.SpecifyKind(session.ExpiresAt, DateTimeKind.Utc)),
+        "Bearer", (int)Math.Max(0, (session.ExpiresAt - DateTime.UtcNow).TotalSeconds), membership.WorkspaceId, membership.Role, session.UserId.ToString());
 
     private static ProblemHttpResult Unauthorized(string detail) =>
         TypedResults.Problem(detail, title: "Unauthorized", statusCode: StatusCodes.Status401Unauthorized);

@@ -26,7 +26,13 @@ public sealed class ServiceHost<TProgram>(
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        foreach (var (key, value) in Settings(servers).Concat(settings ?? new Dictionary<string, string?>()))
+        // A test's setting replaces the default one; null leaves it to the service's own default.
+        var merged = Settings(servers);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+        foreach (var (key, value) in merged.Where(s => s.Value is not null))
         {
             builder.UseSetting(key, value);
         }
