@@ -137,4 +137,24 @@ public sealed class RevocationTests(Hosts hosts)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.NotNull(response.Headers.RetryAfter);
     }
+
+    [Fact]
+    public async Task Another_instance_forgets_its_kept_answers_as_soon_as_a_change_is_announced_not_after_its_ttl()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var (_, _, token) = await MemberAsync(hosts, workspace, "viewer");
+        var claims = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().ReadJsonWebToken(token).Claims;
+        var shape = TokenShape.Read(new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(claims)))!;
+        var tracking = hosts.Tracking.Get<TokenRevocation>();
+        Assert.True(await tracking.IsCurrentAsync(shape, Cancel));
+        var kept = System.Diagnostics.Stopwatch.StartNew();
+
+        // The session ends behind Tracking.Api's back; only the announcement can make it look again before its TTL.
+        await hosts.Servers.ScalarAsync<int>("UPDATE runtime.sessions SET revoked_at = now() WHERE id = @id RETURNING 1", new { id = shape.SessionId });
+        await hosts.Runtime.Get<TokenRevocation>().ChangedAsync(hosts.Runtime.Get<StackExchange.Redis.IConnectionMultiplexer>());
+        await Eventually.Until(async () => await tracking.IsCurrentAsync(shape, Cancel) ? null : (bool?)true, TimeSpan.FromSeconds(60),
+            "Tracking.Api to hear of the change");
+
+        Assert.True(kept.Elapsed < TokenRevocation.CacheFor, $"took {kept.Elapsed.TotalSeconds:0.0} s: the TTL ran out before the announcement arrived");
+    }
 }
