@@ -23,6 +23,10 @@ public static class WorkspacesApi
         api.MapPut("/current/members", PutMember).WithName("PutMember")
             .WithSummary("Change a member's role, or invite anyone else (the same answer whether an account exists; they join when they accept)")
             .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapGet("/current/invitations", ListInvitations).WithName("ListInvitations")
+            .WithSummary("Invitations not accepted yet").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapDelete("/current/invitations/{id:guid}", WithdrawInvitation).WithName("WithdrawInvitation")
+            .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapDelete("/current/members/{userId:guid}", RemoveMember).WithName("RemoveMember")
             .WithSummary("Remove a member; their tokens are refused within seconds").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapPost("/current/api-keys", CreateApiKey).WithName("CreateApiKey")
@@ -132,6 +136,25 @@ public static class WorkspacesApi
             """, new { id = Guid.CreateVersion7(), workspace, email, role = request.Role, by = user.SubjectOf() }, transaction);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.Accepted("/api/runtime/auth/invitations", new Invited(invitation, email, request.Role!, "invited"));
+    }
+
+    public sealed record PendingInvitation(Guid Id, string Email, string Role, DateTime CreatedAt);
+
+    public static async Task<Ok<IReadOnlyList<PendingInvitation>>> ListInvitations(ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var invitations = await connection.QueryAsync<PendingInvitation>(
+            "SELECT id, email, role, created_at FROM runtime.invitations WHERE workspace_id = @workspace ORDER BY created_at",
+            new { workspace = user.WorkspaceIdOf() });
+        return TypedResults.Ok<IReadOnlyList<PendingInvitation>>(invitations.ToList());
+    }
+
+    public static async Task<Results<NoContent, NotFound>> WithdrawInvitation(Guid id, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var withdrawn = await connection.ExecuteAsync("DELETE FROM runtime.invitations WHERE id = @id AND workspace_id = @workspace",
+            new { id, workspace = user.WorkspaceIdOf() });
+        return withdrawn == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
     public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> RemoveMember(

@@ -71,9 +71,25 @@ public sealed class InvitationTests(Hosts hosts)
         using var invitee = WithToken(hosts.Runtime.CreateClient(), invitedToken);
 
         Assert.Equal(HttpStatusCode.NotFound, (await bystander.PostAsync($"/api/runtime/auth/invitations/{id}/accept", null, Cancel)).StatusCode);
+        var sent = await workspace.Runtime.GetFromJsonAsync<JsonElement>("/api/runtime/workspaces/current/invitations", Cancel);
+        Assert.Equal(invited, Assert.Single(sent.EnumerateArray()).GetProperty("email").GetString());
         Assert.Equal(HttpStatusCode.NoContent, (await invitee.DeleteAsync($"/api/runtime/auth/invitations/{id}", Cancel)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await invitee.PostAsync($"/api/runtime/auth/invitations/{id}/accept", null, Cancel)).StatusCode);
         var members = await workspace.Runtime.GetFromJsonAsync<JsonElement>("/api/runtime/workspaces/current/members", Cancel);
         Assert.Equal(1, members.GetArrayLength());
+        Assert.Equal(0, (await workspace.Runtime.GetFromJsonAsync<JsonElement>("/api/runtime/workspaces/current/invitations", Cancel)).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task An_owner_withdraws_an_invitation_and_it_can_no_longer_be_accepted()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var (_, invited, invitedToken) = await MemberAsync(hosts, await TestWorkspace.CreateAsync(hosts), "viewer");
+        var id = (await (await workspace.Runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email = invited, role = "editor" }, Cancel))
+            .Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("id").GetGuid();
+        using var invitee = WithToken(hosts.Runtime.CreateClient(), invitedToken);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await workspace.Runtime.DeleteAsync($"/api/runtime/workspaces/current/invitations/{id}", Cancel)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await invitee.PostAsync($"/api/runtime/auth/invitations/{id}/accept", null, Cancel)).StatusCode);
     }
 }
