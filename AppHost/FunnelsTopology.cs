@@ -23,6 +23,8 @@ public static class FunnelsTopology
         // first admin's password, which Runtime.Api seeds on its first start.
         var signingKey = builder.AddParameter("auth-signing-key", secret: true);
         var adminPassword = builder.AddParameter("admin-password", secret: true);
+        // Admin.Web signs the browser's address with it, so Runtime.Api limits sign-ins per person (ClientAddress).
+        var clientAddressKey = builder.AddParameter("auth-client-address-key", secret: true);
         builder.WithEnvironment("Auth__SigningKey", signingKey);
         // The key Runtime.Api and Messaging.Worker encrypt WhatsApp channels' access tokens with
         // (AES-256-GCM): 32 bytes, base64, derived from the generated secret (SHA-256 of it).
@@ -46,7 +48,8 @@ public static class FunnelsTopology
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(redis).WaitFor(redis)
             .WithEnvironment("Bootstrap__Admin__Email", AdminEmail)
-            .WithEnvironment("Bootstrap__Admin__Password", adminPassword);
+            .WithEnvironment("Bootstrap__Admin__Password", adminPassword)
+            .WithEnvironment("Auth__ClientAddressKey", clientAddressKey);
 
         // Tracking API: t.js, sessions, CRM webhook, impressions, conversions, statistics.
         var trackingApi = builder.AddProject("tracking-api", "Tracking.Api")
@@ -72,6 +75,7 @@ public static class FunnelsTopology
         // Admin panel: reads and writes through the APIs, so it starts once they are healthy.
         builder.AddProject("admin-web", "Admin.Web")
             .WithHttpEndpoint(port: DefaultPorts.AdminWeb)
+            .WithEnvironment("Auth__ClientAddressKey", clientAddressKey)
             .WithReference(runtimeApi).WaitFor(runtimeApi)
             .WithReference(trackingApi).WaitFor(trackingApi)
             .WithReference(messagingWorker).WaitFor(messagingWorker);

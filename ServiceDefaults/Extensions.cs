@@ -1,4 +1,7 @@
+using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -27,7 +30,14 @@ public static class Extensions
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
-            http.AddStandardResilienceHandler();
+            http.AddStandardResilienceHandler(resilience =>
+            {
+                // A 429 means "not now": retrying it at once cannot succeed, and waiting out its
+                // Retry-After (a minute for sign-in) turned a throttled sign-in into a 500 after the
+                // 30 s total timeout. It reaches the caller at once, and does not count as a failure.
+                resilience.Retry.ShouldHandle = args => ValueTask.FromResult(IsTransientButNotThrottled(args.Outcome));
+                resilience.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(IsTransientButNotThrottled(args.Outcome));
+            });
             http.AddServiceDiscovery();
         });
 
@@ -47,6 +57,9 @@ public static class Extensions
         builder.Services.AddOpenApi();
         return builder;
     }
+
+    public static bool IsTransientButNotThrottled(Outcome<HttpResponseMessage> outcome) =>
+        HttpClientResiliencePredicates.IsTransient(outcome) && outcome.Result?.StatusCode != HttpStatusCode.TooManyRequests;
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {

@@ -15,6 +15,18 @@ public interface IRuntimeApi
     [Get("/api/runtime/auth/workspaces")]
     Task<List<Membership>> WorkspacesAsync(CancellationToken ct = default);
 
+    [Post("/api/runtime/auth/sign-out")]
+    Task SignOutAsync(CancellationToken ct = default);
+
+    [Get("/api/runtime/auth/invitations")]
+    Task<List<Invitation>> InvitationsAsync(CancellationToken ct = default);
+
+    [Post("/api/runtime/auth/invitations/{id}/accept")]
+    Task<Membership> AcceptInvitationAsync(Guid id, CancellationToken ct = default);
+
+    [Delete("/api/runtime/auth/invitations/{id}")]
+    Task DeclineInvitationAsync(Guid id, CancellationToken ct = default);
+
     [Get("/api/runtime/stats/overview")]
     Task<LeadsOverview> OverviewAsync(int days, CancellationToken ct = default);
 
@@ -66,7 +78,9 @@ public sealed record ChannelRequest(string? DisplayPhoneNumber, string? AccessTo
 
 public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt, string? Proof = null, bool HasAccessToken = false);
 
-public sealed record SignInRequest(string Email, string Password, Guid? WorkspaceId = null);
+public sealed record SignInRequest(string Email, string Password, Guid? WorkspaceId = null, Guid? InvitationId = null);
+
+public sealed record Invitation(Guid Id, Guid WorkspaceId, string WorkspaceName, string Role, string InvitedBy, DateTime CreatedAt);
 
 public sealed record SwitchRequest(Guid WorkspaceId);
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Funnels.Admin.Api;
 using Funnels.Admin.Infrastructure;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Refit;
 
 namespace Funnels.Admin.Services;
@@ -34,6 +35,8 @@ internal static class Extensions
             .AddPolicy(AdminUser.OperatorPolicy, p => p.RequireAssertion(c => c.User.IsOperator()));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddTransient<BearerTokenHandler>();
+        builder.Services.AddTransient<ClientAddressHandler>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         // The services Admin.Web talks to, by their AppHost resource names: service discovery
         // resolves http://runtime-api from services__runtime-api__http__0.
@@ -42,7 +45,7 @@ internal static class Extensions
             PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         }));
         builder.Services.AddRefitGeneratedClient<IRuntimeApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://runtime-api"))
-            .AddHttpMessageHandler<BearerTokenHandler>();
+            .AddHttpMessageHandler<BearerTokenHandler>().AddHttpMessageHandler<ClientAddressHandler>();
         builder.Services.AddRefitGeneratedClient<ITrackingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://tracking-api"))
             .AddHttpMessageHandler<BearerTokenHandler>();
         builder.Services.AddRefitGeneratedClient<IMessagingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))

@@ -173,7 +173,14 @@ public sealed class PublicLimits
     public int EventsPerIpPerMinute { get; set; } = 600;
     public int EventsPerIpAndSlugPerMinute { get; set; } = 120;
     public int LeadReadsPerIpPerMinute { get; set; } = 300;
-    public int SignInsPerIpPerMinute { get; set; } = 10;
+    /// <summary>Every sign-in attempt per client address (Admin.Web forwards the browser's, signed).</summary>
+    public int SignInsPerIpPerMinute { get; set; } = 30;
+
+    /// <summary>Wrong passwords per account and client address: one guesser locks out only themselves.</summary>
+    public int FailedSignInsPerAccountAndIpPerMinute { get; set; } = 10;
+
+    /// <summary>Wrong passwords per account from all addresses together: a distributed guess.</summary>
+    public int FailedSignInsPerAccountPerMinute { get; set; } = 100;
 }
 
 /// <summary>Cheap bot defence: a filled honeypot field, or a form submitted faster than a person could.</summary>

@@ -43,6 +43,7 @@ internal static class Extensions
 
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<PublicLimits>() ?? new PublicLimits());
         builder.Services.AddSingleton<PublishedFunnels>();
+        builder.Services.TryAddSingleton<PasswordCheck>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSettings>() ?? new WhatsAppSettings());
         builder.Services.AddSingleton<GraphPhoneNumbers>();
         // Channels' access tokens are stored encrypted (Secrets:EncryptionKey).

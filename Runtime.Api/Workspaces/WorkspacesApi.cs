@@ -4,6 +4,7 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using StackExchange.Redis;
 using Wolverine;
 
 namespace Funnels.Runtime.Workspaces;
@@ -20,8 +21,14 @@ public static class WorkspacesApi
         api.MapGet("/current/members", ListMembers).WithName("ListMembers")
             .RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapPut("/current/members", PutMember).WithName("PutMember")
-            .WithSummary("Add an admin to the workspace (creating the account if new) or change their role")
+            .WithSummary("Change a member's role, or invite anyone else (the same answer whether an account exists; they join when they accept)")
             .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapGet("/current/invitations", ListInvitations).WithName("ListInvitations")
+            .WithSummary("Invitations not accepted yet").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapDelete("/current/invitations/{id:guid}", WithdrawInvitation).WithName("WithdrawInvitation")
+            .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+        api.MapDelete("/current/members/{userId:guid}", RemoveMember).WithName("RemoveMember")
+            .WithSummary("Remove a member; their tokens are refused within seconds").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapPost("/current/api-keys", CreateApiKey).WithName("CreateApiKey")
             .WithSummary("A new API key; the key itself is shown only in this answer").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapDelete("/current/api-keys/{id:guid}", RevokeApiKey).WithName("RevokeApiKey")
@@ -83,8 +90,12 @@ public static class WorkspacesApi
 
     public sealed record MemberRequest(string? Email, string? Role, string? Password);
 
-    public static async Task<Results<Ok<Member>, ValidationProblem>> PutMember(
-        MemberRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    /// <summary>The answer to inviting anyone who is not yet a member: the same whether the account exists or not.</summary>
+    public sealed record Invited(Guid Id, string Email, string Role, string Status);
+
+    public static async Task<Results<Ok<Member>, Accepted<Invited>, ValidationProblem>> PutMember(
+        MemberRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, TokenRevocation revocation, IConnectionMultiplexer redis,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Email) || !request.Email.Contains('@')) errors["email"] = ["must be an email address"];
@@ -93,55 +104,123 @@ public static class WorkspacesApi
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
 
         var email = request.Email!.Trim().ToLowerInvariant();
+        var workspace = user.WorkspaceIdOf();
+        // Hashed before anything is looked up: a known and an unknown email cost the same.
+        var hash = string.IsNullOrEmpty(request.Password) ? null : Passwords.Hash(request.Password);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var userId = await connection.ExecuteScalarAsync<Guid?>("SELECT id FROM runtime.admin_users WHERE email = @email", new { email }, transaction);
-        if (userId is null)
+        // A member already (the owner sees them in the list anyway): the role changes, and the new
+        // security stamp ends every token issued under the old role.
+        var member = await connection.QuerySingleOrDefaultAsync<Member>("""
+            UPDATE runtime.workspace_members m SET role = @role, security_stamp = gen_random_uuid()
+            FROM runtime.admin_users u WHERE u.id = m.user_id AND u.email = @email AND m.workspace_id = @workspace
+            RETURNING m.user_id, u.email, m.role, m.added_at
+            """, new { workspace, email, role = request.Role }, transaction);
+        if (member is not null)
         {
-            if (string.IsNullOrEmpty(request.Password))
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["password"] = ["is required for a new admin"] });
-            }
-            userId = Guid.CreateVersion7();
-            await connection.ExecuteAsync("INSERT INTO runtime.admin_users (id, email, password_hash) VALUES (@id, @email, @hash)",
-                new { id = userId, email, hash = Passwords.Hash(request.Password) }, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            await revocation.ChangedAsync(redis);
+            return TypedResults.Ok(member);
         }
-        var member = await connection.QuerySingleAsync<Member>("""
-            INSERT INTO runtime.workspace_members (workspace_id, user_id, role) VALUES (@workspace, @user, @role)
-            ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
-            RETURNING user_id, @email AS email, role, added_at
-            """, new { workspace = user.WorkspaceIdOf(), user = userId, role = request.Role, email }, transaction);
+        // Anyone else is invited; an account is made for a new email when a password is given (an
+        // existing account's password is never touched). Same answer either way.
+        if (hash is not null)
+        {
+            await connection.ExecuteAsync("INSERT INTO runtime.admin_users (id, email, password_hash) VALUES (@id, @email, @hash) ON CONFLICT (email) DO NOTHING",
+                new { id = Guid.CreateVersion7(), email, hash }, transaction);
+        }
+        var invitation = await connection.QuerySingleAsync<Guid>("""
+            INSERT INTO runtime.invitations (id, workspace_id, email, role, invited_by) VALUES (@id, @workspace, @email, @role, @by)
+            ON CONFLICT (workspace_id, email) DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by, created_at = now()
+            RETURNING id
+            """, new { id = Guid.CreateVersion7(), workspace, email, role = request.Role, by = user.SubjectOf() }, transaction);
         await transaction.CommitAsync(cancellationToken);
-        return TypedResults.Ok(member);
+        return TypedResults.Accepted("/api/runtime/auth/invitations", new Invited(invitation, email, request.Role!, "invited"));
+    }
+
+    public sealed record PendingInvitation(Guid Id, string Email, string Role, DateTime CreatedAt);
+
+    public static async Task<Ok<IReadOnlyList<PendingInvitation>>> ListInvitations(ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var invitations = await connection.QueryAsync<PendingInvitation>(
+            "SELECT id, email, role, created_at FROM runtime.invitations WHERE workspace_id = @workspace ORDER BY created_at",
+            new { workspace = user.WorkspaceIdOf() });
+        return TypedResults.Ok<IReadOnlyList<PendingInvitation>>(invitations.ToList());
+    }
+
+    public static async Task<Results<NoContent, NotFound>> WithdrawInvitation(Guid id, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var withdrawn = await connection.ExecuteAsync("DELETE FROM runtime.invitations WHERE id = @id AND workspace_id = @workspace",
+            new { id, workspace = user.WorkspaceIdOf() });
+        return withdrawn == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> RemoveMember(
+        Guid userId, ClaimsPrincipal user, NpgsqlDataSource dataSource, TokenRevocation revocation, IConnectionMultiplexer redis, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var removed = await connection.QuerySingleOrDefaultAsync<int?>("""
+            WITH owners AS (SELECT count(*) AS n FROM runtime.workspace_members WHERE workspace_id = @workspace AND role = 'owner')
+            DELETE FROM runtime.workspace_members m USING owners
+            WHERE m.workspace_id = @workspace AND m.user_id = @userId AND (m.role <> 'owner' OR owners.n > 1)
+            RETURNING 1
+            """, new { workspace = user.WorkspaceIdOf(), userId });
+        if (removed is null)
+        {
+            var exists = await connection.ExecuteScalarAsync<bool>(
+                "SELECT EXISTS (SELECT 1 FROM runtime.workspace_members WHERE workspace_id = @workspace AND user_id = @userId)",
+                new { workspace = user.WorkspaceIdOf(), userId });
+            return exists
+                ? TypedResults.Problem("The last owner cannot be removed.", title: "Last owner", statusCode: StatusCodes.Status409Conflict)
+                : TypedResults.NotFound();
+        }
+        await revocation.ChangedAsync(redis);
+        return TypedResults.NoContent();
     }
 
     public sealed record ApiKeyRequest(string? Name, string? Role);
 
     public sealed record NewApiKey(Guid Id, string Name, string Role, string Key);
 
-    public static async Task<Results<Created<NewApiKey>, ValidationProblem>> CreateApiKey(
+    public static async Task<Results<Created<NewApiKey>, ValidationProblem, ProblemHttpResult>> CreateApiKey(
         ApiKeyRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200) errors["name"] = ["is required, at most 200 characters"];
         if (request.Role is null || !Roles.All.Contains(request.Role)) errors["role"] = ["must be owner, editor or viewer"];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (Roles.Rank(request.Role!) > Roles.Rank(user.RoleOf()))
+        {
+            return TypedResults.Problem("A key cannot have more rights than the token that makes it.", statusCode: StatusCodes.Status403Forbidden);
+        }
 
         var key = new NewApiKey(Guid.CreateVersion7(), request.Name!.Trim(), request.Role!, ApiKeys.NewKey());
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            "INSERT INTO runtime.api_keys (id, workspace_id, name, key_hash, role) VALUES (@id, @workspace, @name, @hash, @role)",
-            new { id = key.Id, workspace = user.WorkspaceIdOf(), name = key.Name, hash = ApiKeys.HashOf(key.Key), role = key.Role });
+        // A key made with a key's token is recorded as its child, and revoked with it.
+        await connection.ExecuteAsync("""
+            INSERT INTO runtime.api_keys (id, workspace_id, name, key_hash, role, created_by_key) VALUES (@id, @workspace, @name, @hash, @role, @parent)
+            """, new { id = key.Id, workspace = user.WorkspaceIdOf(), name = key.Name, hash = ApiKeys.HashOf(key.Key), role = key.Role, parent = user.ApiKeyIdOf() });
         return TypedResults.Created($"/api/runtime/workspaces/current/api-keys/{key.Id}", key);
     }
 
-    public static async Task<Results<NoContent, NotFound>> RevokeApiKey(Guid id, ClaimsPrincipal user, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, NotFound>> RevokeApiKey(
+        Guid id, ClaimsPrincipal user, NpgsqlDataSource dataSource, TokenRevocation revocation, IConnectionMultiplexer redis, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var revoked = await connection.ExecuteAsync(
-            "UPDATE runtime.api_keys SET revoked_at = now() WHERE id = @id AND workspace_id = @workspace AND revoked_at IS NULL",
-            new { id, workspace = user.WorkspaceIdOf() });
-        return revoked == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
+        var revoked = await connection.ExecuteAsync("""
+            WITH RECURSIVE doomed AS (
+                SELECT id FROM runtime.api_keys WHERE id = @id AND workspace_id = @workspace AND revoked_at IS NULL
+                UNION SELECT k.id FROM runtime.api_keys k JOIN doomed d ON k.created_by_key = d.id)
+            UPDATE runtime.api_keys SET revoked_at = now() WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL
+            """, new { id, workspace = user.WorkspaceIdOf() });
+        if (revoked == 0)
+        {
+            return TypedResults.NotFound();
+        }
+        await revocation.ChangedAsync(redis);
+        return TypedResults.NoContent();
     }
 }
 

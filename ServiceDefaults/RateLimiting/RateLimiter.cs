@@ -53,6 +53,40 @@ public sealed class RateLimiter(IConnectionMultiplexer redis, ILogger<RateLimite
         return result;
     }
 
+    /// <summary>
+    /// Whether <paramref name="key"/> is already over <paramref name="limit"/>, without counting a hit:
+    /// for limits on failures (wrong passwords), checked before the attempt and counted after it.
+    /// </summary>
+    public async Task<RateLimitDecision> PeekAsync(string key, int limit)
+    {
+        if (redis.IsConnected)
+        {
+            try
+            {
+                var database = redis.GetDatabase();
+                var count = await database.StringGetAsync("ratelimit:" + key);
+                if (!count.TryParse(out long hits) || hits < limit)
+                {
+                    return new RateLimitDecision(true, TimeSpan.Zero);
+                }
+                _rejections.Add(1);
+                var ttl = await database.KeyTimeToLiveAsync("ratelimit:" + key);
+                return new RateLimitDecision(false, ttl ?? TimeSpan.FromSeconds(1));
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                KeptInProcess($"Redis did not answer for {key} ({ex.Message})");
+            }
+        }
+        var now = DateTime.UtcNow;
+        if (_local.TryGetValue(key, out var window) && window.EndsAt > now && window.Count >= limit)
+        {
+            _rejections.Add(1);
+            return new RateLimitDecision(false, window.EndsAt - now);
+        }
+        return new RateLimitDecision(true, TimeSpan.Zero);
+    }
+
     private async Task<(RateLimitDecision Decision, int Refused)?> TryRedisAsync(IReadOnlyList<RateLimitKey> limits)
     {
         if (!redis.IsConnected)

@@ -30,6 +30,8 @@ public static class AuthenticationExtensions
         var settings = AuthSettings.From(builder.Configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<AdminTokens>();
+        // Each request's token is checked against its session or key (Runtime.Api's rows; TokenRevocation).
+        builder.Services.AddTokenRevocation();
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(options =>
@@ -44,8 +46,13 @@ public static class AuthenticationExtensions
                     RoleClaimType = "role",
                     ClockSkew = TimeSpan.FromSeconds(30),
                 };
+                options.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = context => context.HttpContext.RequestServices.GetRequiredService<TokenRevocation>().ValidateAsync(context),
+                };
             });
         builder.Services.AddAuthorizationBuilder()
+            // Every authenticated principal has passed TokenShape.Read (workspace, known role, session).
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.WorkspaceId))
             .AddPolicy(EditorPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner, Roles.Editor))
             .AddPolicy(OwnerPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(WorkspaceClaims.Role, Roles.Owner))
@@ -60,6 +67,9 @@ public sealed class AuthSettings
     public required string Key { get; init; }
     public string Issuer { get; init; } = "funnels";
     public string Audience { get; init; } = "funnels";
+
+    /// <summary>"Auth:ClientAddressKey": the secret Admin.Web signs the browser's address with (ClientAddress); unset: never trusted.</summary>
+    public string? ClientAddressKey { get; init; }
 
     public SymmetricSecurityKey SigningKey() => new(Encoding.UTF8.GetBytes(Key));
 
@@ -76,6 +86,7 @@ public sealed class AuthSettings
             Key = key,
             Issuer = configuration["Auth:Issuer"] ?? "funnels",
             Audience = configuration["Auth:Audience"] ?? "funnels",
+            ClientAddressKey = configuration[ClientAddress.KeySetting] is { Length: >= 32 } clientAddressKey ? clientAddressKey : null,
         };
     }
 }

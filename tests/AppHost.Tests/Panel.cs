@@ -51,14 +51,19 @@ public sealed class Panel : IAsyncDisposable
         return (client, token.GetProperty("workspace_id").GetGuid());
     }
 
-    /// <summary>A new member of the operator workspace with the given role; returns the email (password <see cref="MemberPassword"/>).</summary>
+    /// <summary>A new member of the operator workspace with the given role, invitation accepted; returns the email (password <see cref="MemberPassword"/>).</summary>
     public async Task<string> MemberAsync(string role)
     {
         var email = $"{role}-{Guid.NewGuid():N}@example.com";
         var (runtime, _) = await ApiAsync("runtime-api");
         using (runtime)
         {
-            (await runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, password = MemberPassword, role })).EnsureSuccessStatusCode();
+            var invited = await (await runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, password = MemberPassword, role }))
+                .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
+            // Nobody joins without accepting: the new member signs in once with the invitation's id.
+            (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
+                new Dictionary<string, object> { ["email"] = email, ["password"] = MemberPassword, ["invitation_id"] = invited.GetProperty("id").GetGuid() }))
+                .EnsureSuccessStatusCode();
         }
         return email;
     }

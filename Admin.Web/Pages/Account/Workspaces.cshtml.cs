@@ -5,12 +5,18 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Funnels.Admin.Pages.Account;
 
+/// <summary>Your workspaces (switch between them) and the invitations waiting for you (accept or decline).</summary>
 public sealed class WorkspacesModel(IRuntimeApi runtime) : PageModel
 {
     public List<Membership> Memberships { get; private set; } = [];
+    public List<Invitation> Invitations { get; private set; } = [];
     public Guid Current => User.Workspace();
 
-    public async Task OnGetAsync(CancellationToken ct) => Memberships = await runtime.WorkspacesAsync(ct);
+    public async Task OnGetAsync(CancellationToken ct)
+    {
+        Memberships = await runtime.WorkspacesAsync(ct);
+        Invitations = await runtime.InvitationsAsync(ct);
+    }
 
     public async Task<IActionResult> OnPostAsync(Guid workspaceId, CancellationToken ct)
     {
@@ -18,5 +24,19 @@ public sealed class WorkspacesModel(IRuntimeApi runtime) : PageModel
         await AdminUser.SignInAsync(HttpContext, User.Identity!.Name!, token);
         TempData["Notice"] = "Switched workspace.";
         return RedirectToPage("/Index");
+    }
+
+    public async Task<IActionResult> OnPostAcceptAsync(Guid invitationId, CancellationToken ct)
+    {
+        var membership = await runtime.AcceptInvitationAsync(invitationId, ct);
+        TempData["Notice"] = $"You joined {membership.Name} as {membership.Role}.";
+        return RedirectToPage();
+    }
+
+    public async Task<IActionResult> OnPostDeclineAsync(Guid invitationId, CancellationToken ct)
+    {
+        await runtime.DeclineInvitationAsync(invitationId, ct);
+        TempData["Notice"] = "Invitation declined.";
+        return RedirectToPage();
     }
 }

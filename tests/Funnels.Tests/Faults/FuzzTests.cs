@@ -156,11 +156,10 @@ public sealed partial class FuzzTests(Hosts hosts)
         campaign.EnsureSuccessStatusCode();
         var influencer = await tracked.Admin.PostAsJsonAsync("/api/tracking/influencers", new { name = "Fuzz influencer", handle = "@fuzz" }, Cancel);
         influencer.EnsureSuccessStatusCode();
-        var tokens = hosts.Tracking.Get<AdminTokens>();
         return new FuzzWorld(funnel.Slug, tracked.Id, tracked.CrmSecret!,
             (await TrackedWorkspace.BodyAsync(campaign)).GetProperty("id").GetGuid(), (await TrackedWorkspace.BodyAsync(influencer)).GetProperty("id").GetGuid(), "COP",
             ServiceHost<runtime::Program>.MetaAppSecret, ServiceHost<runtime::Program>.MetaVerifyToken, ServiceHost<runtime::Program>.AdminEmail,
-            tokens.Issue("fuzz-editor@funnels.test", tracked.Id, "editor"), tokens.Issue("fuzz-viewer@funnels.test", tracked.Id, "viewer"));
+            hosts.Tracking.IssueAdminToken(tracked.Id, "editor"), hosts.Tracking.IssueAdminToken(tracked.Id, "viewer"));
     }
 
     /// <summary>The route a request went to, ids and query left out, for the tally of answers.</summary>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.TestHost;
 using System.Net.Http.Headers;
 using Funnels.ServiceDefaults.Security;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Funnels.Tests.Infrastructure;
 
@@ -16,6 +17,7 @@ public sealed class ServiceHost<TProgram>(
     : WebApplicationFactory<TProgram> where TProgram : class
 {
     public const string SigningKey = "tests-signing-key-0123456789-0123456789-0123456789";
+    public const string ClientAddressKey = "tests-client-address-key-0123456789-0123456789";
     public const string AdminEmail = "first-admin@funnels.test";
     public const string AdminPassword = "first-admin-password-for-tests";
     public const string MetaAppSecret = "tests-meta-app-secret";
@@ -25,7 +27,13 @@ public sealed class ServiceHost<TProgram>(
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        foreach (var (key, value) in Settings(servers).Concat(settings ?? new Dictionary<string, string?>()))
+        // A test's setting replaces the default one; null leaves it to the service's own default.
+        var merged = Settings(servers);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+        foreach (var (key, value) in merged.Where(s => s.Value is not null))
         {
             builder.UseSetting(key, value);
         }
@@ -45,6 +53,7 @@ public sealed class ServiceHost<TProgram>(
         ["ConnectionStrings:rabbitmq"] = servers.RabbitMq,
         ["ConnectionStrings:redis"] = servers.Redis,
         ["Auth:SigningKey"] = SigningKey,
+        [ClientAddress.KeySetting] = ClientAddressKey,
         ["Messaging:RetryCooldownMilliseconds:0"] = "50",
         ["Messaging:RetryCooldownMilliseconds:1"] = "100",
         ["Messaging:ScheduledPolling"] = "00:00:00.500",
@@ -58,6 +67,9 @@ public sealed class ServiceHost<TProgram>(
         ["RateLimits:EventsPerIpPerMinute"] = "100000",
         ["RateLimits:LeadReadsPerIpPerMinute"] = "100000",
         ["RateLimits:SignInsPerIpPerMinute"] = "100000",
+        // Tests share one address and some (the fuzz) send many wrong passwords for the first admin.
+        ["RateLimits:FailedSignInsPerAccountAndIpPerMinute"] = "100000",
+        ["RateLimits:FailedSignInsPerAccountPerMinute"] = "100000",
         ["WhatsApp:AppSecret"] = MetaAppSecret,
         ["WhatsApp:VerifyToken"] = MetaVerifyToken,
         ["WhatsApp:RetryDelayMilliseconds:0"] = "200",
@@ -70,12 +82,18 @@ public sealed class ServiceHost<TProgram>(
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
-    /// <summary>A client carrying an admin bearer token for the given workspace.</summary>
+    /// <summary>
+    /// A client carrying the token of a fresh member with <paramref name="role"/> in the workspace
+    /// (default: the operator workspace), backed by a real session (TestSessions).
+    /// </summary>
     public HttpClient CreateAdminClient(Guid? workspaceId = null, string role = "owner")
     {
         var client = CreateClient();
-        var token = Get<AdminTokens>().Issue("tests@funnels.local", workspaceId ?? Guid.Empty, role);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", IssueAdminToken(workspaceId, role));
         return client;
     }
+
+    /// <summary>The bearer token of a fresh member with <paramref name="role"/> in the workspace (default: the operator workspace).</summary>
+    public string IssueAdminToken(Guid? workspaceId = null, string role = "owner") =>
+        TestSessions.Issue(Get<NpgsqlDataSource>(), Get<AdminTokens>(), workspaceId ?? WorkspaceClaims.OperatorWorkspaceId, role);
 }

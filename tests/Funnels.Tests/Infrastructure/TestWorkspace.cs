@@ -68,9 +68,12 @@ public sealed class TestWorkspace : IDisposable
         var cancel = TestContext.Current.CancellationToken;
         var email = $"{role}-{Guid.NewGuid():N}@funnels.test";
         const string password = "member-password-0123";
-        (await Runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, role, password }, cancel)).EnsureSuccessStatusCode();
+        var invited = await Runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email, role, password }, cancel);
+        invited.EnsureSuccessStatusCode();
+        // A new account joins when it accepts: signing in with the invitation's id does that.
+        var invitation = (await invited.Content.ReadFromJsonAsync<JsonElement>(cancel)).GetProperty("id").GetGuid();
         var client = _hosts.Runtime.CreateClient();
-        return Authorized(client, await TokenAsync(client, new { email, password, workspace_id = Id }));
+        return Authorized(client, await TokenAsync(client, new { email, password, invitation_id = invitation }));
     }
 
     private static async Task<string> TokenAsync(HttpClient client, object credentials)
