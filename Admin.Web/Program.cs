@@ -1,3 +1,4 @@
+using Funnels.Admin.Infrastructure;
 using Funnels.Admin.Services;
 using Funnels.ServiceDefaults;
 
@@ -8,6 +9,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseSecurityHeaders();
 app.MapDefaultEndpoints(problemDetails: false);
 app.UseExceptionHandler("/Error");
 app.UseStatusCodePagesWithReExecute("/Error", "?status={0}");

@@ -27,6 +27,8 @@ internal static class Extensions
                 cookie.Cookie.Name = "funnels-admin";
                 cookie.Cookie.HttpOnly = true;
                 cookie.Cookie.SameSite = SameSiteMode.Strict;
+                // Secure whenever the panel is served over HTTPS (behind TLS in production); plain-HTTP local runs keep working.
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 cookie.SlidingExpiration = false;
             });
         builder.Services.AddAuthorizationBuilder()

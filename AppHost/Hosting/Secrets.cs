@@ -52,10 +52,6 @@ public sealed class Secrets
     private void Save()
     {
         var json = JsonSerializer.Serialize(values, new JsonSerializerOptions { WriteIndented = true });
-        File.WriteAllText(path, json);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        OwnerOnlyFile.WriteAllText(path, json);
     }
 }

@@ -21,7 +21,8 @@ public static class WebhooksApi
         api.MapGet("/", List).WithName("ListWebhooks");
         api.MapPost("/", Create).WithName("CreateWebhook").WithSummary("A new endpoint; its signing secret is shown only in this answer")
             .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
-        api.MapPut("/{id:guid}", Update).WithName("UpdateWebhook").RequireAuthorization(AuthenticationExtensions.EditorPolicy);
+        api.MapPut("/{id:guid}", Update).WithName("UpdateWebhook").WithSummary("Change an endpoint's URL, events or state (owner only: it decides where leads go)")
+            .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapDelete("/{id:guid}", Delete).WithName("DeleteWebhook").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapPost("/{id:guid}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapGet("/{id:guid}/deliveries", Deliveries).WithName("ListWebhookDeliveries").WithSummary("Deliveries with their attempts, newest first, paged");

@@ -44,7 +44,7 @@ public static partial class SettingsApi
         return TypedResults.Ok(View(await WorkspaceSettings.LoadAsync(connection, user.WorkspaceIdOf()), http));
     }
 
-    public static async Task<Results<Ok<SettingsView>, ValidationProblem>> Put(
+    public static async Task<Results<Ok<SettingsView>, ValidationProblem, ProblemHttpResult>> Put(
         SettingsRequest request, ClaimsPrincipal user, HttpRequest http, NpgsqlDataSource db, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
@@ -54,6 +54,13 @@ public static partial class SettingsApi
 
         await using var connection = await db.OpenConnectionAsync(ct);
         var workspace = user.WorkspaceIdOf();
+        // The attribution key guards endpoints that create money owed: only an owner may drop (or restore) the requirement.
+        if (request.AttributionKeyRequired is { } required && user.RoleOf() != Roles.Owner
+            && required != (await WorkspaceSettings.LoadAsync(connection, workspace)).AttributionKeyRequired)
+        {
+            return TypedResults.Problem("attribution_key_required can be changed by an owner only; leave it out to keep it as it is.",
+                title: "Owner only", statusCode: StatusCodes.Status403Forbidden);
+        }
         await connection.ExecuteAsync("""
             INSERT INTO tracking.workspace_settings AS s (workspace_id, visitor_field, storage_key, attribution_key_required)
             VALUES (@workspace, @VisitorField, @StorageKey, coalesce(@AttributionKeyRequired, true))

@@ -45,6 +45,18 @@ public sealed partial class ServerTests(ServersFixture servers) : IClassFixture<
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Files_holding_a_password_are_readable_by_their_owner_only()
+    {
+        foreach (var file in new[] { "secrets.json", Path.Combine("rabbitmq", "rabbitmq.conf") })
+        {
+            var mode = File.GetUnixFileMode(Path.Combine(servers.DataRoot, file));
+            Assert.True(mode == (UnixFileMode.UserRead | UnixFileMode.UserWrite), $"{file} has mode {mode}");
+        }
+        Assert.Contains("default_pass", File.ReadAllText(Path.Combine(servers.DataRoot, "rabbitmq", "rabbitmq.conf")));
+    }
+
+    [Fact]
     public async Task Redis_answers_ping()
     {
         var port = ((Hosting.Servers.RedisServerResource)App.GetResource("redis")).Port;

@@ -104,7 +104,7 @@ public sealed class PostgresServerResource(string name) : ServerResource(name)
 
         // initdb reads the superuser password from a file; it lives only for the call.
         var passwordFile = Path.Combine(Folder, ".superuser-password");
-        await File.WriteAllTextAsync(passwordFile, Context.Secrets.Get(SuperuserKey), cancellationToken);
+        await OwnerOnlyFile.WriteAllTextAsync(passwordFile, Context.Secrets.Get(SuperuserKey), cancellationToken);
         try
         {
             if (Posix.IsRoot)

@@ -59,7 +59,7 @@ public sealed class RabbitMQServerResource(string name) : ServerResource(name)
 
         await File.WriteAllTextAsync(Sub("enabled_plugins"), "[].", cancellationToken);
         await File.WriteAllTextAsync(Sub("rabbitmq-env.conf"), "", cancellationToken);
-        await File.WriteAllTextAsync(Sub("rabbitmq.conf"), $"""
+        await OwnerOnlyFile.WriteAllTextAsync(Sub("rabbitmq.conf"), $"""
             default_user = {UserName}
             default_pass = {Password}
             default_user_tags.administrator = true
