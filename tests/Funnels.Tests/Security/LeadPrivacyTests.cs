@@ -186,7 +186,7 @@ public sealed class LeadPrivacyTests(Hosts hosts)
             tampered.Add(Convert.ToBase64String(copy).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
         }
         // A token signed with the admin tokens' own key (not the derived one) is no lead token either.
-        var adminToken = hosts.Runtime.Get<Funnels.ServiceDefaults.Security.AdminTokens>().Issue("x", workspace.Id, "owner");
+        var adminToken = hosts.Runtime.IssueAdminToken(workspace.Id, "owner");
 
         using var client = workspace.Public;
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/runtime/leads/{myLead}/state?lead_token={myToken}", Cancel)).StatusCode);
