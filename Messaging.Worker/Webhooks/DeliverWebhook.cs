@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dapper;
+using Funnels.ServiceDefaults.Outbound;
 using Npgsql;
 using Wolverine;
 
@@ -56,7 +57,7 @@ public static class DeliverWebhookHandler
         }
         if (!delivered)
         {
-            throw new WebhookDeliveryFailed($"Webhook delivery {delivery.Id} to {delivery.Url} failed (attempt {attempt}): {error}");
+            throw new WebhookDeliveryFailed($"Webhook delivery {delivery.Id} to {LoggedUrl.Of(delivery.Url)} failed (attempt {attempt}): {error}");
         }
     }
 
