@@ -93,7 +93,7 @@ public static class WorkspacesApi
     /// <summary>The answer to inviting anyone who is not yet a member: the same whether the account exists or not.</summary>
     public sealed record Invited(Guid Id, string Email, string Role, string Status);
 
-    public static async Task<Results<Ok<Member>, Accepted<Invited>, ValidationProblem>> PutMember(
+    public static async Task<Results<Ok<Member>, Accepted<Invited>, ValidationProblem, ProblemHttpResult>> PutMember(
         MemberRequest request, ClaimsPrincipal user, NpgsqlDataSource dataSource, TokenRevocation revocation, IConnectionMultiplexer redis,
         CancellationToken cancellationToken)
     {
@@ -110,12 +110,22 @@ public static class WorkspacesApi
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // A member already (the owner sees them in the list anyway): the role changes, and the new
-        // security stamp ends every token issued under the old role.
+        // security stamp ends every token issued under the old role. The owners' rows are locked
+        // first, so two owners demoting each other at once cannot leave the workspace without one.
+        await connection.ExecuteAsync("SELECT 1 FROM runtime.workspace_members WHERE workspace_id = @workspace AND role = 'owner' FOR UPDATE",
+            new { workspace }, transaction);
         var member = await connection.QuerySingleOrDefaultAsync<Member>("""
             UPDATE runtime.workspace_members m SET role = @role, security_stamp = gen_random_uuid()
             FROM runtime.admin_users u WHERE u.id = m.user_id AND u.email = @email AND m.workspace_id = @workspace
             RETURNING m.user_id, u.email, m.role, m.added_at
             """, new { workspace, email, role = request.Role }, transaction);
+        if (member is not null && await connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM runtime.workspace_members WHERE workspace_id = @workspace AND role = 'owner'", new { workspace }, transaction) == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return TypedResults.Problem("The last owner cannot be given another role: make someone else an owner first.",
+                title: "Last owner", statusCode: StatusCodes.Status409Conflict);
+        }
         if (member is not null)
         {
             await transaction.CommitAsync(cancellationToken);

@@ -1,3 +1,4 @@
+extern alias runtime;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -15,6 +16,22 @@ namespace Funnels.Tests.Security;
 public sealed class InvitationTests(Hosts hosts)
 {
     private CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_last_owner_cannot_be_given_another_role_and_stays_owner()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        var self = ServiceHost<runtime::Program>.AdminEmail;
+
+        var demoted = await workspace.Runtime.PutAsJsonAsync("/api/runtime/workspaces/current/members", new { email = self, role = "viewer" }, Cancel);
+
+        Assert.Equal(HttpStatusCode.Conflict, demoted.StatusCode);
+        Assert.Equal("application/problem+json", demoted.Content.Headers.ContentType?.MediaType);
+        var members = await workspace.Runtime.GetFromJsonAsync<JsonElement>("/api/runtime/workspaces/current/members", Cancel);
+        Assert.Equal("owner", members.EnumerateArray().Single(m => m.GetProperty("email").GetString() == self).GetProperty("role").GetString());
+        // Still an owner, with the same token: nothing changed.
+        Assert.Equal(HttpStatusCode.OK, (await workspace.Runtime.GetAsync("/api/runtime/workspaces/current/invitations", Cancel)).StatusCode);
+    }
 
     [Fact]
     public async Task Put_members_answers_the_same_for_known_and_unknown_emails_and_adds_nobody_until_accepted()
