@@ -1,8 +1,6 @@
-using Dapper;
 using Funnels.Contracts;
 using Funnels.ServiceDefaults.Messaging;
 using Npgsql;
-using Wolverine;
 
 namespace Funnels.Runtime.WhatsApp;
 
@@ -16,20 +14,11 @@ public sealed class ChannelAnnouncements(IServiceScopeFactory scopes, NpgsqlData
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var messages = scope.ServiceProvider.GetRequiredService<IMessageContext>();
-        var announced = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
-        {
-            var channels = (await transaction.Connection!.QueryAsync<Announced>("""
-                UPDATE runtime.whatsapp_channels SET announced_at = now() WHERE announced_at IS NULL
-                RETURNING phone_number_id, workspace_id, access_token, changed_at
-                """, transaction: transaction)).ToList();
-            foreach (var channel in channels)
-            {
-                await messages.PublishAsync(new WhatsAppChannelClaimed(channel.PhoneNumberId, channel.WorkspaceId, channel.AccessToken, ChannelsApi.ToOffset(channel.ChangedAt)));
-            }
-            return channels.Count;
-        }, cancellationToken);
+        var announced = await scopes.AnnounceUnannouncedAsync<Announced>(dataSource, """
+            UPDATE runtime.whatsapp_channels SET announced_at = now() WHERE announced_at IS NULL
+            RETURNING phone_number_id, workspace_id, access_token, changed_at
+            """, channel => new WhatsAppChannelClaimed(channel.PhoneNumberId, channel.WorkspaceId, channel.AccessToken, ChannelsApi.ToOffset(channel.ChangedAt)),
+            cancellationToken);
         if (announced > 0)
         {
             logger.LogInformation("Announced {Count} WhatsApp channel(s) with WhatsAppChannelClaimed", announced);

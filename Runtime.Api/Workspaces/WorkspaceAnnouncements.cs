@@ -1,8 +1,6 @@
-using Dapper;
 using Funnels.Contracts;
 using Funnels.ServiceDefaults.Messaging;
 using Npgsql;
-using Wolverine;
 
 namespace Funnels.Runtime.Workspaces;
 
@@ -17,19 +15,9 @@ public sealed class WorkspaceAnnouncements(IServiceScopeFactory scopes, NpgsqlDa
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var messages = scope.ServiceProvider.GetRequiredService<IMessageContext>();
-        var announced = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
-        {
-            var workspaces = (await transaction.Connection!.QueryAsync<Announced>("""
-                UPDATE runtime.workspaces SET announced_at = now() WHERE announced_at IS NULL RETURNING id, slug, name, created_at
-                """, transaction: transaction)).ToList();
-            foreach (var workspace in workspaces)
-            {
-                await messages.PublishAsync(workspace.ToMessage());
-            }
-            return workspaces.Count;
-        }, cancellationToken);
+        var announced = await scopes.AnnounceUnannouncedAsync<Announced>(dataSource,
+            "UPDATE runtime.workspaces SET announced_at = now() WHERE announced_at IS NULL RETURNING id, slug, name, created_at",
+            workspace => workspace.ToMessage(), cancellationToken);
         if (announced > 0)
         {
             logger.LogInformation("Announced {Count} workspace(s) with WorkspaceCreated", announced);
