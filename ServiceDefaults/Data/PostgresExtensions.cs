@@ -9,8 +9,8 @@ namespace Funnels.ServiceDefaults.Data;
 
 public static class PostgresExtensions
 {
-    // The AppHost resource name, and so the connection-string name (ConnectionStrings__postgres).
-    public const string ConnectionName = "postgres";
+    // The AppHost database resource, and so the connection-string name (ConnectionStrings__funnels).
+    public const string ConnectionName = "funnels";
 
     /// <summary>
     /// Registers one NpgsqlDataSource for the service and the migrations of its schema, which run
