@@ -15,6 +15,8 @@ public static class ServerChoice
     /// Funnels:Servers=executables (the default): PostgreSQL, RabbitMQ and Redis from Debian's
     /// packages as local processes, no container runtime needed. Funnels:Servers=containers:
     /// Aspire's own container resources under the same names, for a machine with Docker or Podman.
+    /// Funnels:Servers=external: servers that run elsewhere, from ConnectionStrings:funnels,
+    /// :rabbitmq and :redis (more machines sharing one database and broker; the fault tests).
     /// </summary>
     public static FunnelsServers AddFunnelsServers(this IDistributedApplicationBuilder builder, LocalPorts ports)
     {
@@ -27,9 +29,14 @@ public static class ServerChoice
                 builder.AddRabbitMQ("rabbitmq", port: ports.RabbitMQ).WithDataVolume(),
                 builder.AddRedis("redis", port: ports.Redis));
         }
+        if (mode == "external")
+        {
+            return new FunnelsServers(
+                builder.AddConnectionString("funnels"), builder.AddConnectionString("rabbitmq"), builder.AddConnectionString("redis"));
+        }
         if (mode != "executables")
         {
-            throw new InvalidOperationException($"Funnels:Servers is '{mode}': use executables (the default) or containers.");
+            throw new InvalidOperationException($"Funnels:Servers is '{mode}': use executables (the default), containers or external.");
         }
 
         var dataRoot = builder.Configuration["Funnels:DataRoot"] is { Length: > 0 } root

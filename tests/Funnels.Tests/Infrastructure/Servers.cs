@@ -1,4 +1,7 @@
-using Funnels.AppHost.Hosting;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 [assembly: AssemblyFixture(typeof(Funnels.Tests.Infrastructure.Servers))]
@@ -6,46 +9,72 @@ using Npgsql;
 namespace Funnels.Tests.Infrastructure;
 
 /// <summary>
-/// PostgreSQL, RabbitMQ and Redis, started once for the whole test run through the same
-/// AppHost library that runs them locally, on random loopback ports and a throw-away folder.
+/// PostgreSQL, RabbitMQ and Redis, started once for the whole test run by the AppHost itself
+/// under Aspire (Funnels:Topology=servers: the servers without the services, which the tests
+/// host in-process), on free loopback ports and a throw-away data folder.
 /// </summary>
 public sealed class Servers : IAsyncLifetime
 {
+    private static readonly TimeSpan StartBound = TimeSpan.FromMinutes(3);
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "funnels-tests-" + Guid.NewGuid().ToString("N")[..8]);
     private DistributedApplication? _app;
 
-    public string Postgres => App.GetConnectionString("postgres");
-    public string RabbitMq => App.GetConnectionString("rabbitmq");
-    public string Redis => App.GetConnectionString("redis");
+    public string Postgres { get; private set; } = "";
+    public string RabbitMq { get; private set; } = "";
+    public string Redis { get; private set; } = "";
 
     private DistributedApplication App => _app ?? throw new InvalidOperationException("Servers have not started.");
 
     public async ValueTask InitializeAsync()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+        using var cancel = new CancellationTokenSource(StartBound);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Funnels:Topology=servers", "--Funnels:RandomPorts=true", $"--Funnels:DataRoot={_dataRoot}"], cancel.Token);
+        _app = await builder.BuildAsync(cancel.Token);
+        await _app.StartAsync(cancel.Token);
+        foreach (var resource in new[] { "funnels", "rabbitmq", "redis" })
         {
-            DataRoot = _dataRoot,
-            UseRandomPorts = true,
-            DashboardPort = 0,
-            EchoLogs = false,
-        });
-        builder.AddPostgres("postgres");
-        builder.AddRabbitMQ("rabbitmq");
-        builder.AddRedis("redis");
-        _app = builder.Build();
-        await _app.StartAsync(TestContext.Current.CancellationToken);
+            await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancel.Token);
+        }
+        Postgres = await ConnectionStringAsync("funnels", cancel.Token);
+        RabbitMq = await ConnectionStringAsync("rabbitmq", cancel.Token);
+        Redis = await ConnectionStringAsync("redis", cancel.Token);
     }
 
-    /// <summary>Stops a server (same port and data kept) for fault tests; StartAsync brings it back.</summary>
-    public Task StopAsync(string resource) => App.StopResourceAsync(resource);
+    private async Task<string> ConnectionStringAsync(string resource, CancellationToken cancellationToken) =>
+        await App.GetConnectionStringAsync(resource, cancellationToken)
+        ?? throw new InvalidOperationException($"{resource} has no connection string");
 
+    /// <summary>Stops a server through Aspire's stop command (same port and data kept); StartAsync brings it back.</summary>
+    public async Task StopAsync(string resource)
+    {
+        using var cancel = new CancellationTokenSource(StartBound);
+        await RunCommandAsync(resource, KnownResourceCommands.StopCommand, cancel.Token);
+        await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, cancel.Token);
+    }
+
+    /// <summary>Starts a stopped server again and waits until it is healthy.</summary>
     public async Task StartAsync(string resource)
     {
-        await App.StartResourceAsync(resource);
+        using var cancel = new CancellationTokenSource(StartBound);
+        await RunCommandAsync(resource, KnownResourceCommands.StartCommand, cancel.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancel.Token);
         if (resource == "postgres")
         {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync("funnels", cancel.Token);
             // The tests' own pooled connections died with the old server; Npgsql finds out only on use.
             NpgsqlConnection.ClearAllPools();
+        }
+    }
+
+    private async Task RunCommandAsync(string resource, string command, CancellationToken cancellationToken)
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var target = model.Resources.Single(r => r.Name == resource);
+        var result = await App.ResourceCommands.ExecuteCommandAsync(target, command, cancellationToken);
+        if (!result.Success)
+        {
+            throw new InvalidOperationException($"{command} {resource} failed: {result.Message}");
         }
     }
 
@@ -62,6 +91,10 @@ public sealed class Servers : IAsyncLifetime
         catch (IOException)
         {
             // A server may still hold a file for a moment; the folder is in /tmp anyway.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // PostgreSQL's files belong to the postgres user with owner-only modes; /tmp is cleaned anyway.
         }
     }
 }
