@@ -7,6 +7,22 @@ using Microsoft.Extensions.Configuration;
 // Ports: LocalPorts (Funnels__Ports__<Key>); data: <repository>/.data (Funnels__DataRoot);
 // secrets: generated parameters kept in this project's user secrets (docs/configuration.md).
 var builder = DistributedApplication.CreateBuilder(args);
+
+// A server missing from the machine is reported here, one `error:` line naming its Debian
+// package, and nothing starts: once DCP runs, a missing binary only shows as the server's start
+// script failing in its console log while every service waits for it, and an exception would
+// bury the package's name under a stack trace.
+if (ServerChoice.MissingBinaries(builder.Configuration) is [_, ..] missing)
+{
+    foreach (var line in missing)
+    {
+        Console.Error.WriteLine($"error: {line}");
+    }
+    Console.Error.WriteLine("error: AppHost/prerequisites.sh installs every server (or set Funnels:Binaries:* to where they are).");
+    Environment.ExitCode = 1;
+    return;
+}
+
 var ports = new LocalPorts(builder.Configuration);
 
 // Secrets every service shares: the key admin bearer tokens are signed with, the key that
@@ -25,7 +41,9 @@ var (database, rabbitmq, redis) = builder.AddFunnelsServers(ports);
 // Servers only (Funnels:Topology=servers): what the in-process tests run their hosts against.
 if (builder.Configuration["Funnels:Topology"] == "servers")
 {
-    builder.Build().Run();
+    var servers = builder.Build();
+    ParentProcess.StopWhenDotnetRunEnds(servers);
+    servers.Run();
     return;
 }
 
@@ -79,4 +97,6 @@ builder.AddFunnelsService<Projects.Admin_Web>("admin-web", ports.AdminWeb)
 
 Console.WriteLine($"Admin sign-in: {adminEmail}; the password is the admin-password parameter: "
     + "the dashboard's Parameters (show value), or `dotnet user-secrets list --project AppHost`.");
-builder.Build().Run();
+var app = builder.Build();
+ParentProcess.StopWhenDotnetRunEnds(app);
+app.Run();

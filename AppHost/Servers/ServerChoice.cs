@@ -18,6 +18,10 @@ public static class ServerChoice
     /// Funnels:Servers=external: servers that run elsewhere, from ConnectionStrings:funnels,
     /// :rabbitmq and :redis (more machines sharing one database and broker; the fault tests).
     /// </summary>
+    /// <summary>The servers missing from this machine, one line each naming its Debian package (none unless Funnels:Servers=executables).</summary>
+    public static IReadOnlyList<string> MissingBinaries(IConfiguration configuration) =>
+        (configuration["Funnels:Servers"] ?? "executables") == "executables" ? ServerBinaries.From(configuration).Missing().ToList() : [];
+
     public static FunnelsServers AddFunnelsServers(this IDistributedApplicationBuilder builder, LocalPorts ports)
     {
         var mode = builder.Configuration["Funnels:Servers"] ?? "executables";

@@ -32,7 +32,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
         await Browser.ScreenshotAsync(page, "funnel-details");
 
         // A visitor fills the funnel's form on a page of its own site, which posts to Runtime.Api.
-        await using var site = await FormSite.StartAsync(topology.App.GetEndpoint("runtime-api"), slug);
+        await using var site = await FormSite.StartAsync(topology.Endpoint("runtime-api"), slug);
         var visitor = await _panel.Browser.NewPageAsync(site.Url);
         await visitor.GotoAsync("/");
         await visitor.GetByLabel("Email").FillAsync("browser.visitor@example.com");
@@ -98,7 +98,7 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
     {
         var page = await _panel.NewPageAsync();
 
-        await Panel.SignInAsync(page, topology.Funnels.AdminEmail, "not-the-password");
+        await Panel.SignInAsync(page, TopologyFixture.AdminEmail, "not-the-password");
 
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("email or password is wrong");
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/SignIn"));

@@ -34,9 +34,9 @@ public sealed class Browser : IAsyncDisposable
     }
 
     /// <summary>A fresh context: its own cookies, so each person signs in separately.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseUrl)
+    public async Task<IPage> NewPageAsync(Uri baseUrl, ViewportSize? viewport = null)
     {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 900 } });
         // Limits, not expectations: a busy machine renders and answers many times slower than a quiet one.
         context.SetDefaultTimeout(60_000);
         context.SetDefaultNavigationTimeout(60_000);

@@ -27,7 +27,7 @@ public static class ChannelClaims
     /// <summary>Waits until Messaging.Worker knows that some workspace owns the number.</summary>
     public static Task KnownToWorkerAsync(TopologyFixture topology, string channel) => Panel.Until(async () =>
     {
-        await using var connection = new NpgsqlConnection(topology.App.GetConnectionString("postgres"));
+        await using var connection = new NpgsqlConnection(await topology.DatabaseAsync());
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM messaging.whatsapp_channels WHERE phone_number_id = @channel AND workspace_id IS NOT NULL", connection);
         command.Parameters.AddWithValue("channel", channel);

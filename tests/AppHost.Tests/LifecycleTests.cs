@@ -1,94 +1,136 @@
-using Funnels.AppHost.Hosting;
-using Funnels.AppHost.Hosting.Servers;
+using System.Net;
+using System.Net.Sockets;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Npgsql;
 
 namespace Funnels.AppHost.Tests;
 
-/// <summary>Each test owns its application: starting, stopping and starting again on the same folder.</summary>
+/// <summary>Each test owns its runs of AppHost: again on the same folder, disposed, signalled.</summary>
 public sealed class LifecycleTests : IDisposable
 {
-    private readonly string dataRoot = TestApps.NewDataRoot();
+    /// <summary>Generous: PLATFORM.md measured 5-7 s for everything to go after AppHost ends.</summary>
+    private static readonly TimeSpan GoneBound = TimeSpan.FromSeconds(60);
+
+    /// <summary>What a whole run starts (command-line words): DCP, the dashboard, the servers, the four services.</summary>
+    private static readonly string[] WholeRun =
+    [
+        "dcp run-controllers", "Aspire.Dashboard", "postgres -D", "beam.smp", "epmd -address 127.0.0.1", "redis-server",
+        "/Runtime.Api", "/Tracking.Api", "/Messaging.Worker", "/Admin.Web",
+    ];
+
+    private readonly string _dataRoot = TestAppHost.NewDataRoot();
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_second_run_on_the_same_folder_reuses_its_secrets_and_its_data()
+    public async Task The_data_folder_outlives_a_run_and_is_reused_only_with_the_same_parameters()
     {
-        string firstConnectionString;
-        await using (var first = BuildPostgresAndRedis())
+        var parameters = TestParameters.New();
+        await using (var first = await StartServersAsync(parameters))
         {
-            await first.StartAsync(Cancellation);
-            firstConnectionString = first.GetConnectionString("postgres");
-            await ExecuteAsync(firstConnectionString, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)");
+            await ExecuteAsync(first, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)");
         }
 
-        await using var second = BuildPostgresAndRedis();
-        await second.StartAsync(Cancellation);
-        var secondConnectionString = second.GetConnectionString("postgres");
+        await using (var second = await StartServersAsync(parameters))
+        {
+            Assert.Equal(42, await ExecuteAsync(second, "SELECT id FROM kept"));
+        }
 
-        Assert.Equal(Password(firstConnectionString), Password(secondConnectionString));
-        Assert.Equal(42, await ExecuteAsync(secondConnectionString, "SELECT id FROM kept"));
+        // Another generated password cannot log in to the old cluster: PostgreSQL says so and stops.
+        var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, parameters with { PostgresPassword = "another-password-0123456789" },
+            dashboard: false, Cancellation, "--Funnels:Topology=servers");
+        await using var third = await builder.BuildAsync(Cancellation);
+        using var logs = ConsoleTails.Follow(third, ["postgres"]);
+        await third.StartAsync(Cancellation);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        cancel.CancelAfter(TestAppHost.StartBound);
+        var ended = await third.ResourceNotifications.WaitForResourceAsync("postgres",
+            e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text), cancel.Token);
+        await Probes.UntilAsync(() => logs.Tail("postgres").Contains("was created with another postgres password"),
+            "postgres to explain the refusal", TimeSpan.FromSeconds(30), () => $"{ended.Snapshot.State?.Text} {ended.Snapshot.ExitCode}\n{logs.Tail("postgres")}");
+        Assert.NotEqual(0, ended.Snapshot.ExitCode);
     }
 
     [Fact]
-    public async Task StopAsync_leaves_no_process_behind()
+    public async Task Disposing_the_app_leaves_no_process_behind()
     {
-        var builder = TestApps.Builder(dataRoot);
-        var postgres = builder.AddPostgres("postgres");
-        var rabbitmqServer = builder.AddRabbitMQ("rabbitmq");
-        var rabbitmq = rabbitmqServer.Resource;
-        var redis = builder.AddRedis("redis");
-        // A service too: its process (a dotnet host with its own children) must go as well.
-        builder.AddProject("runtime-api", "Runtime.Api").WithHttpEndpoint()
-            .WithReference(postgres).WaitFor(postgres).WithReference(rabbitmqServer).WaitFor(rabbitmqServer)
-            .WithReference(redis).WaitFor(redis)
-            .WithEnvironment("Auth__SigningKey", "lifecycle-test-signing-key-0123456789-0123456789");
-        var app = builder.Build();
-        await app.StartAsync(Cancellation);
-        var sessions = app.Resources.Select(r => r.ProcessId!.Value).ToArray();
-        Assert.All(sessions, session => Assert.NotEmpty(Probes.LiveProcessesInSession(session)));
-        Assert.True(Probes.Accepts(rabbitmq.EpmdPort));
+        var before = Processes.OfAppHost(Environment.ProcessId).ToHashSet();
+        var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, TestParameters.New(), dashboard: true, Cancellation);
+        var app = await builder.BuildAsync(Cancellation);
+        using var logs = ConsoleTails.Follow(app, TestAppHost.Resources);
+        IReadOnlyList<ProcessEntry> ours;
+        try
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+            cancel.CancelAfter(TestAppHost.StartBound);
+            await app.StartAsync(cancel.Token);
+            await TestAppHost.WaitUntilHealthyAsync(app, logs, TestAppHost.Resources, cancel.Token);
+            // This test process is the AppHost here: its DCP's tree, less whatever ran before.
+            ours = (await Processes.UntilRunningAsync(() => Processes.OfAppHost(Environment.ProcessId).Where(p => !before.Contains(p)).ToArray(),
+                WholeRun, TimeSpan.FromSeconds(30), () => "")).ToArray();
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
 
-        await app.StopAsync(Cancellation);
-
-        Assert.All(sessions, session => Assert.Empty(Probes.LiveProcessesInSession(session)));
-        Assert.False(Probes.Accepts(rabbitmq.EpmdPort), "epmd still runs");
-        Assert.All(app.Resources, r => Assert.Equal(ResourceState.Stopped, r.State));
-        await app.DisposeAsync();
+        Assert.Empty(await Processes.SurvivorsAsync(ours, GoneBound));
     }
 
-    [Fact]
-    public async Task Stopping_redis_signals_it_and_the_process_is_gone()
+    [Theory]
+    [InlineData("dotnet run", Processes.SIGTERM)]
+    [InlineData("dotnet run", Processes.SIGKILL)]
+    [InlineData("AppHost", Processes.SIGKILL)]
+    public async Task A_signalled_dotnet_run_leaves_no_process_behind(string target, int signal)
     {
-        var builder = TestApps.Builder(dataRoot);
-        builder.AddRedis("redis");
-        await using var app = builder.Build();
-        await app.StartAsync(Cancellation);
-        var pid = app.GetResource("redis").ProcessId!.Value;
+        using var run = AppHostProcess.Start(TestAppHost.Args(_dataRoot, TestParameters.New(), DashboardOnFreePorts()));
+        var appHost = await run.AppHostPidAsync(TimeSpan.FromMinutes(1));
+        var ours = await Processes.UntilRunningAsync(() => [.. Processes.OfAppHost(appHost), .. Processes.All().Where(p => p.Pid == run.Pid)],
+            WholeRun, TestAppHost.StartBound, () => run.Stdout + run.Stderr);
+        Assert.Contains(ours, p => p.Pid == run.Pid);
 
-        await app.StopResourceAsync("redis", Cancellation);
+        Processes.Signal(target == "AppHost" ? appHost : run.Pid, signal);
 
-        Assert.False(Probes.IsAlive(pid));
-        Assert.Equal(0, app.GetResource("redis").ExitCode);
+        var survivors = await Processes.SurvivorsAsync(ours, GoneBound);
+        Assert.True(survivors.Count == 0, $"still running {GoneBound.TotalSeconds:0} s after the signal:\n{string.Join('\n', survivors)}\n{run.Stderr}");
     }
 
-    public void Dispose() => TestApps.DeleteQuietly(dataRoot);
+    public void Dispose() => TestAppHost.DeleteQuietly(_dataRoot);
 
-    private DistributedApplication BuildPostgresAndRedis()
+    /// <summary>The http launch profile's dashboard ports are fixed (18888-18890); a test run takes free ones instead.</summary>
+    private static string[] DashboardOnFreePorts() =>
+    [
+        $"--ASPNETCORE_URLS=http://127.0.0.1:{FreePort()}",
+        $"--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+        $"--ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+    ];
+
+    private static int FreePort()
     {
-        var builder = TestApps.Builder(dataRoot);
-        builder.AddPostgres("postgres");
-        builder.AddRedis("redis");
-        return builder.Build();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<object?> ExecuteAsync(string connectionString, string sql)
+    private async Task<DistributedApplication> StartServersAsync(TestParameters parameters)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        cancel.CancelAfter(TestAppHost.StartBound);
+        var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, parameters, dashboard: false, cancel.Token, "--Funnels:Topology=servers");
+        var app = await builder.BuildAsync(cancel.Token);
+        using var logs = ConsoleTails.Follow(app, ["postgres", "funnels"]);
+        await app.StartAsync(cancel.Token);
+        await TestAppHost.WaitUntilHealthyAsync(app, logs, ["postgres", "funnels"], cancel.Token);
+        return app;
+    }
+
+    private static async Task<object?> ExecuteAsync(DistributedApplication app, string sql)
+    {
+        await using var connection = new NpgsqlConnection(await app.GetConnectionStringAsync("funnels", Cancellation));
         await connection.OpenAsync(Cancellation);
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync(Cancellation);
     }
-
-    private static string Password(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString).Password!;
 }

@@ -23,7 +23,7 @@ public sealed class Panel : IAsyncDisposable
 
     public Browser Browser { get; }
 
-    public Uri Admin => topology.App.GetEndpoint("admin-web");
+    public Uri Admin => topology.Endpoint("admin-web");
 
     public static async Task<Panel> StartAsync(TopologyFixture topology) => new(topology, await Browser.LaunchAsync());
 
@@ -38,14 +38,14 @@ public sealed class Panel : IAsyncDisposable
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
     }
 
-    public Task SignInAsFirstAdminAsync(IPage page) => SignInAsync(page, topology.Funnels.AdminEmail, topology.Funnels.AdminPassword.Value);
+    public Task SignInAsFirstAdminAsync(IPage page) => SignInAsync(page, TopologyFixture.AdminEmail, topology.AdminPassword);
 
     /// <summary>A service's client with the first admin's token (an owner of the operator workspace), and that workspace's id.</summary>
     public async Task<(HttpClient Client, Guid WorkspaceId)> ApiAsync(string service)
     {
         using var runtime = topology.Client("runtime-api");
         var token = await (await runtime.PostAsJsonAsync("/api/runtime/auth/token",
-            new { email = topology.Funnels.AdminEmail, password = topology.Funnels.AdminPassword.Value })).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
+            new { email = TopologyFixture.AdminEmail, password = topology.AdminPassword })).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
         var client = topology.Client(service);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.GetProperty("access_token").GetString());
         return (client, token.GetProperty("workspace_id").GetGuid());

@@ -4,18 +4,23 @@ using System.Text;
 
 namespace Funnels.AppHost.Tests;
 
-/// <summary>What a client sees from outside: raw sockets and /proc, no AppHost internals.</summary>
+/// <summary>What a client sees from outside: raw sockets, no AppHost internals.</summary>
 internal static class Probes
 {
-    public static async Task<string> RedisCommandAsync(int port, string command, CancellationToken cancellationToken)
+    /// <summary>Sends Redis inline commands on one connection; returns the replies, one line each.</summary>
+    public static async Task<string> RedisCommandsAsync(int port, IReadOnlyList<string> commands, CancellationToken cancellationToken)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
         var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"), cancellationToken);
-        var buffer = new byte[256];
-        var read = await stream.ReadAsync(buffer, cancellationToken);
-        return Encoding.ASCII.GetString(buffer, 0, read).TrimEnd();
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var replies = new List<string>();
+        foreach (var command in commands)
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"), cancellationToken);
+            replies.Add(await reader.ReadLineAsync(cancellationToken) ?? "(closed)");
+        }
+        return string.Join("\r\n", replies);
     }
 
     public static bool Accepts(int port)
@@ -32,33 +37,14 @@ internal static class Probes
         }
     }
 
-    /// <summary>
-    /// Live (not zombie) processes of a session. AppHost starts every child through setsid,
-    /// so a child's pid is its session id and everything it spawned stays in that session.
-    /// </summary>
-    public static IReadOnlyList<int> LiveProcessesInSession(int sessionId) =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(Path.GetFileName)
-            .Where(name => name!.All(char.IsAsciiDigit))
-            .Select(name => (Pid: int.Parse(name!), Stat: ReadStat(name!)))
-            .Where(p => p.Stat is { } stat && stat.State != "Z" && stat.Session == sessionId)
-            .Select(p => p.Pid)
-            .ToArray();
-
-    public static bool IsAlive(int pid) => ReadStat(pid.ToString()) is { State: not "Z" };
-
-    private static (string State, int Session)? ReadStat(string pid)
+    /// <summary>Polls a condition until it holds, bounded in time.</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan within, Func<string>? explain = null)
     {
-        try
+        var deadline = DateTime.UtcNow + within;
+        while (!condition())
         {
-            // Fields after "(comm)": state ppid pgrp session ...
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (fields[0], int.Parse(fields[3]));
-        }
-        catch (IOException)
-        {
-            return null; // it ended while we looked
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out after {within.TotalSeconds:0} s waiting for {what}. {explain?.Invoke()}");
+            await Task.Delay(200);
         }
     }
 }

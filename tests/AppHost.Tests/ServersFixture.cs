@@ -1,30 +1,38 @@
-using Funnels.AppHost.Hosting;
+using Aspire.Hosting;
 
 namespace Funnels.AppHost.Tests;
 
 /// <summary>
-/// The three servers, started once for the tests that share them (RabbitMQ alone takes
-/// 6-8 s to boot), on random ports and a throw-away folder, with the dashboard on.
+/// The three servers without the services (Funnels:Topology=servers, what the in-process tests
+/// use), started once for the tests that share them, on free ports and a throw-away folder.
 /// </summary>
 public sealed class ServersFixture : IAsyncLifetime
 {
-    public string DataRoot { get; } = TestApps.NewDataRoot();
+    public string DataRoot { get; } = TestAppHost.NewDataRoot();
+
+    public TestParameters Parameters { get; } = TestParameters.New();
 
     public DistributedApplication App { get; private set; } = null!;
 
+    public ConsoleTails Logs { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
-        var builder = TestApps.Builder(DataRoot, dashboard: true);
-        builder.AddPostgres("postgres");
-        builder.AddRabbitMQ("rabbitmq");
-        builder.AddRedis("redis");
-        App = builder.Build();
-        await App.StartAsync();
+        using var cancel = new CancellationTokenSource(TestAppHost.StartBound);
+        var builder = await TestAppHost.CreateBuilderAsync(DataRoot, Parameters, dashboard: false, cancel.Token, "--Funnels:Topology=servers");
+        App = await builder.BuildAsync(cancel.Token);
+        Logs = ConsoleTails.Follow(App, TestAppHost.ServerResources);
+        await App.StartAsync(cancel.Token);
+        await TestAppHost.WaitUntilHealthyAsync(App, Logs, TestAppHost.ServerResources, cancel.Token);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await App.DisposeAsync();
-        TestApps.DeleteQuietly(DataRoot);
+        Logs?.Dispose();
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+        TestAppHost.DeleteQuietly(DataRoot);
     }
 }
