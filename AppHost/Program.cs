@@ -25,6 +25,20 @@ if (ServerChoice.MissingBinaries(builder.Configuration) is [_, ..] missing)
 
 var ports = new LocalPorts(builder.Configuration);
 
+// Likewise a fixed port something else already listens on (another checkout's run, a system
+// server): DCP then waits without a word (LocalPorts.Busy), so it is said here, before building.
+var serverPorts = builder.Configuration["Funnels:Servers"] == "external" ? [] : LocalPorts.ServerKeys;
+var servicePorts = builder.Configuration["Funnels:Topology"] == "servers" ? [] : LocalPorts.ServiceKeys;
+if (ports.Busy([.. serverPorts, .. servicePorts]).ToList() is [_, ..] busy)
+{
+    foreach (var line in busy)
+    {
+        Console.Error.WriteLine($"error: {line}");
+    }
+    Environment.ExitCode = 1;
+    return;
+}
+
 // Secrets every service shares: the key admin bearer tokens are signed with, the key that
 // Admin.Web signs the browser's address with (per-person sign-in limits), and the AES-256 key
 // WhatsApp channels' access tokens are encrypted with at rest. The first admin's password

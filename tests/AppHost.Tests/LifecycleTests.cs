@@ -76,7 +76,9 @@ public sealed class LifecycleTests : IDisposable
             await app.DisposeAsync();
         }
 
-        Assert.Empty(await Processes.SurvivorsAsync(ours, GoneBound));
+        var survivors = await Processes.SurvivorsAsync(ours, GoneBound);
+        Processes.KillQuietly(survivors);
+        Assert.Empty(survivors);
     }
 
     [Theory]
@@ -94,6 +96,8 @@ public sealed class LifecycleTests : IDisposable
         Processes.Signal(target == "AppHost" ? appHost : run.Pid, signal);
 
         var survivors = await Processes.SurvivorsAsync(ours, GoneBound);
+        // A failed run must not leave its topology to the next test (or to the next engineer).
+        Processes.KillQuietly(survivors);
         Assert.True(survivors.Count == 0, $"still running {GoneBound.TotalSeconds:0} s after the signal:\n{string.Join('\n', survivors)}\n{run.Stderr}");
     }
 

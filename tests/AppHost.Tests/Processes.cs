@@ -77,6 +77,15 @@ internal static partial class Processes
         }
     }
 
+    /// <summary>SIGKILL to each that still runs (a failed test's cleanup).</summary>
+    public static void KillQuietly(IEnumerable<ProcessEntry> processes)
+    {
+        foreach (var process in processes.Where(IsAlive))
+        {
+            kill(process.Pid, SIGKILL);
+        }
+    }
+
     public static void Signal(int pid, int signal)
     {
         if (kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace Funnels.AppHost.Tests;
 
 /// <summary>What the machine lacks is reported before anything starts, one line naming what to install.</summary>
@@ -21,5 +24,34 @@ public sealed class SetupErrorTests
         Assert.Equal(2, errors.Length);
         // Nothing was started: not even the servers' data folders were made.
         Assert.False(Directory.Exists(dataRoot), $"{dataRoot} exists");
+    }
+
+    [Fact]
+    public async Task A_busy_fixed_port_stops_apphost_naming_the_port_the_resource_and_the_setting_that_moves_it()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var dataRoot = Path.Combine(Path.GetTempPath(), "funnels-apphost-busy-" + Guid.NewGuid().ToString("N")[..8]);
+        // Every other server port is a free one too: were the check missing, this run would not clash with anyone's.
+        string[] free = ["Postgres", "RabbitMQ", "RabbitMQDistribution", "RabbitMQEpmd"];
+        using var run = AppHostProcess.Start([
+            "--Funnels:Topology=servers", $"--Funnels:DataRoot={dataRoot}", $"--Funnels:Ports:Redis={busy}",
+            .. free.Select(key => $"--Funnels:Ports:{key}={FreePort()}")]);
+
+        var exitCode = await run.ExitCodeAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            $"error: port {busy} for redis is already in use (stop whatever holds it, or set Funnels__Ports__Redis, or run with --Funnels:RandomPorts=true)",
+            run.Stderr.Trim());
+        Assert.False(Directory.Exists(dataRoot), $"{dataRoot} exists");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
