@@ -77,6 +77,9 @@ builder.AddFunnelsService<Projects.Admin_Web>("admin-web", ports.AdminWeb)
     .WithReference(trackingApi).WaitFor(trackingApi)
     .WithReference(messagingWorker).WaitFor(messagingWorker);
 
-Console.WriteLine($"Admin sign-in: {adminEmail}; the password is the admin-password parameter: "
+if (builder.ExecutionContext.IsRunMode)
+{
+    Console.WriteLine($"Admin sign-in: {adminEmail}; the password is the admin-password parameter: "
     + "the dashboard's Parameters (show value), or `dotnet user-secrets list --project AppHost`.");
+}
 builder.Build().Run();
