@@ -38,7 +38,7 @@ public sealed class TwoInstancesTests(Hosts hosts)
             await server.ExecuteAsync($"CREATE DATABASE {database}");
         }
         var fresh = new NpgsqlConnectionStringBuilder(hosts.Servers.Postgres) { Database = database }.ConnectionString;
-        var settings = new Dictionary<string, string?> { ["ConnectionStrings:postgres"] = fresh };
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:funnels"] = fresh };
         var log = new MigrationLog();
         var instances = new List<Instance>();
         void Add<T>(string schema, ServiceHost<T> host) where T : class

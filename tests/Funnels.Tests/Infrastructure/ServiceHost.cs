@@ -49,7 +49,7 @@ public sealed class ServiceHost<TProgram>(
     /// </summary>
     public static Dictionary<string, string?> Settings(Servers servers) => new()
     {
-        ["ConnectionStrings:postgres"] = servers.Postgres,
+        ["ConnectionStrings:funnels"] = servers.Postgres,
         ["ConnectionStrings:rabbitmq"] = servers.RabbitMq,
         ["ConnectionStrings:redis"] = servers.Redis,
         ["Auth:SigningKey"] = SigningKey,
