@@ -35,7 +35,7 @@ public static class Telemetry
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !ctx.Request.Path.StartsWithSegments("/health") && !ctx.Request.Path.StartsWithSegments("/alive"))
                 .AddHttpClientInstrumentation());
-        // Npgsql, StackExchange.Redis and RabbitMQ.Client traces and metrics: their Aspire integrations add them.
+        // Npgsql's traces and metrics, StackExchange.Redis' and RabbitMQ.Client's traces: their Aspire integrations add them.
 
         // Export only when an endpoint is configured (AppHost passes it through when it has one).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
