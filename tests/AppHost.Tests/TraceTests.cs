@@ -5,6 +5,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Funnels.Tests.Infrastructure;
 
 namespace Funnels.AppHost.Tests;
 
@@ -50,15 +51,15 @@ public sealed class TraceTests
         // The public POST's server span is the trace's root; the worker's LeadCaptured handling must join it.
         var shared = await Until(() =>
         {
-            var spans = collector.Spans;
-            var posts = spans.Where(s => s.Service == "runtime-api" && s.Name.StartsWith("POST", StringComparison.Ordinal) && s.Name.Contains("events", StringComparison.Ordinal))
+            var spans = collector.Spans.ToList();
+            var posts = spans.Where(s => s.ServiceName == "runtime-api" && s.Name.StartsWith("POST", StringComparison.Ordinal) && s.Name.Contains("events", StringComparison.Ordinal))
                 .Select(s => s.TraceId).ToHashSet();
-            return spans.Where(s => s.Service == "messaging-worker" && posts.Contains(s.TraceId)).Select(s => s.TraceId).FirstOrDefault();
+            return spans.Where(s => s.ServiceName == "messaging-worker" && posts.Contains(s.TraceId)).Select(s => s.TraceId).FirstOrDefault();
         }, () => $"a messaging-worker span in the trace of the lead's POST; received: {Describe(collector.Spans)}");
 
         var trace = collector.Spans.Where(s => s.TraceId == shared).ToList();
-        Assert.Contains(trace, s => s.Service == "runtime-api" && s.ParentSpanId.Length == 0);
-        Assert.Contains(trace, s => s.Service == "messaging-worker" && s.Name.Contains("LeadCaptured", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(trace, s => s.ServiceName == "runtime-api" && s.ParentSpanId.Length == 0);
+        Assert.Contains(trace, s => s.ServiceName == "messaging-worker" && s.Name.Contains("LeadCaptured", StringComparison.OrdinalIgnoreCase));
     }
 
     private static async Task<string> PublishFunnelAsync(HttpClient runtime)
@@ -93,6 +94,6 @@ public sealed class TraceTests
         throw new TimeoutException($"Waited 2 minutes for {waitingFor()}");
     }
 
-    private static string Describe(IReadOnlyList<ReceivedSpan> spans) =>
-        string.Join("; ", spans.GroupBy(s => s.Service).Select(g => $"{g.Key}: {string.Join(", ", g.Select(s => s.Name).Distinct().Take(15))}"));
+    private static string Describe(IEnumerable<OtlpReceiver.Span> spans) =>
+        string.Join("; ", spans.GroupBy(s => s.ServiceName).Select(g => $"{g.Key}: {string.Join(", ", g.Select(s => s.Name).Distinct().Take(15))}"));
 }

@@ -8,14 +8,15 @@ namespace Funnels.Tests.Infrastructure;
 
 /// <summary>
 /// An OTLP/HTTP collector stand-in on a loopback port (what the Aspire dashboard is to a service):
-/// accepts every POST /v1/{traces,metrics,logs} and keeps the traces' service names and span names,
-/// read from the protobuf body.
+/// accepts every POST /v1/{traces,metrics,logs} and keeps the traces' spans (service, name, trace,
+/// span and parent ids), read from the protobuf body. Shared as source with AppHost.Tests.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    public sealed record Span(string ServiceName, string Name);
+    /// <summary>One span; the ids in lower-case hex, ParentSpanId empty for a trace's root.</summary>
+    public sealed record Span(string ServiceName, string Name, string TraceId, string SpanId, string ParentSpanId);
 
     public ConcurrentQueue<Span> Spans { get; } = new();
 
@@ -52,7 +53,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     /// <summary>
     /// Just enough of OTLP's ExportTraceServiceRequest: resource_spans (1) holding resource (1) with its
-    /// attributes (1: key 1, value 2 whose string_value is 1) and scope_spans (2) holding spans (2) named by 5.
+    /// attributes (1: key 1, value 2 whose string_value is 1) and scope_spans (2) holding spans (2):
+    /// trace_id 1, span_id 2, parent_span_id 4, name 5.
     /// </summary>
     private static class TraceRequest
     {
@@ -66,10 +68,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
                     .FirstOrDefault() ?? "";
                 foreach (var span in Fields(resourceSpans, 2).SelectMany(scope => Fields(scope, 2)))
                 {
-                    yield return new Span(service, Text(span, 5) ?? "");
+                    yield return new Span(service, Text(span, 5) ?? "", Hex(span, 1), Hex(span, 2), Hex(span, 4));
                 }
             }
         }
+
+        private static string Hex(byte[] message, int field) =>
+            Fields(message, field).Select(Convert.ToHexStringLower).FirstOrDefault() ?? "";
 
         private static string? Text(byte[] message, int field) =>
             Fields(message, field).Select(bytes => System.Text.Encoding.UTF8.GetString(bytes)).FirstOrDefault();
