@@ -237,13 +237,18 @@ public sealed class BenchTopology : IAsyncDisposable
         await Processes.DisposeAsync();
         await Database.DisposeAsync();
         await App.DisposeAsync();
-        try
+        // A server may still be writing its last files as it shuts down: try again for a few seconds
+        // (and leave the folder to /tmp's cleaning if it still fails).
+        for (var attempt = 1; attempt <= 20 && Directory.Exists(dataRoot); attempt++)
         {
-            Directory.Delete(dataRoot, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A server may still be flushing; the folder is under /tmp.
+            try
+            {
+                Directory.Delete(dataRoot, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await Task.Delay(500);
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ var dashboard = !args.Contains("--no-dashboard");
 var sizes = quick ? BenchSizes.Quick : BenchSizes.Full;
 var loadAtStart = Machine.LoadAverage();
 var drainBound = TimeSpan.FromSeconds(300);
+// Set once Ctrl+C or SIGTERM is stopping the topology: what fails under the scenarios' feet then is no error.
+var stopping = false;
 
 try
 {
@@ -26,8 +28,20 @@ try
     {
         Progress($"dashboard: {login}");
     }
-    // Stopped early (Ctrl+C, kill): stop what it started first, or the servers and services outlive it.
-    void StopTopology(PosixSignalContext _) => topology.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    // Stopped early (Ctrl+C, kill): stop what it started (Aspire stops the services and servers,
+    // PostgreSQL with a fast shutdown), then exit; DCP would stop them too once this process is gone.
+    void StopTopology(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        if (stopping)
+        {
+            return;
+        }
+        stopping = true;
+        Progress($"{context.Signal}: stopping the topology");
+        topology.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
+    }
     using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopTopology);
     using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopTopology);
     await using var memory = new TopologyMemory(topology.Processes);
@@ -54,7 +68,7 @@ try
             {
                 await scenario();
             }
-            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or Npgsql.NpgsqlException or TaskCanceledException)
+            catch (Exception e) when (!stopping && e is InvalidOperationException or HttpRequestException or Npgsql.NpgsqlException or TaskCanceledException)
             {
                 errors.Add($"run {run}, {name}: {e.Message}");
                 Progress($"  failed: {e.Message}");
@@ -106,6 +120,12 @@ catch (BenchSetupException e)
 {
     await Console.Error.WriteLineAsync($"error: {e.Message}");
     return 2;
+}
+catch (Exception) when (stopping)
+{
+    // The signal handler is stopping the topology and exits the process when done.
+    await Task.Delay(Timeout.Infinite);
+    return 1;
 }
 
 static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
