@@ -130,11 +130,13 @@ public sealed class BenchTopology : IAsyncDisposable
                 logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
                 // Aspire's own warnings always (a resource that fails to start says why); with
                 // BENCH_ECHO_LOGS=1 also the services' console output (they log at Warning, and
-                // Aspire reads each line as Information) and the servers' warnings and errors.
+                // Aspire reads each line as Information), the servers' warnings and errors, and
+                // the servers' health checks failing while they start.
                 logging.AddFilter((category, level) => category switch
                 {
                     _ when category!.Contains(".Resources.", StringComparison.Ordinal) =>
                         echoLogs && (level >= LogLevel.Warning || services.Any(s => category.EndsWith(".Resources." + s, StringComparison.Ordinal))),
+                    _ when category.StartsWith("Microsoft.Extensions.Diagnostics.HealthChecks", StringComparison.Ordinal) => echoLogs && level >= LogLevel.Warning,
                     _ => level >= LogLevel.Warning,
                 });
             });
