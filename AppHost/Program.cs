@@ -11,8 +11,8 @@ var builder = DistributedApplication.CreateBuilder(args);
 // A server missing from the machine is reported here, one `error:` line naming its Debian
 // package, and nothing starts: once DCP runs, a missing binary only shows as the server's start
 // script failing in its console log while every service waits for it, and an exception would
-// bury the package's name under a stack trace.
-if (ServerChoice.MissingBinaries(builder.Configuration) is [_, ..] missing)
+// bury the package's name under a stack trace. (Publishing a manifest needs no server.)
+if (builder.ExecutionContext.IsRunMode && ServerChoice.MissingBinaries(builder.Configuration) is [_, ..] missing)
 {
     foreach (var line in missing)
     {
@@ -29,7 +29,7 @@ var ports = new LocalPorts(builder.Configuration);
 // server): DCP then waits without a word (LocalPorts.Busy), so it is said here, before building.
 var serverPorts = builder.Configuration["Funnels:Servers"] == "external" ? [] : LocalPorts.ServerKeys;
 var servicePorts = builder.Configuration["Funnels:Topology"] == "servers" ? [] : LocalPorts.ServiceKeys;
-if (ports.Busy([.. serverPorts, .. servicePorts]).ToList() is [_, ..] busy)
+if (builder.ExecutionContext.IsRunMode && ports.Busy([.. serverPorts, .. servicePorts]).ToList() is [_, ..] busy)
 {
     foreach (var line in busy)
     {
@@ -109,8 +109,11 @@ builder.AddFunnelsService<Projects.Admin_Web>("admin-web", ports.AdminWeb)
     .WithReference(trackingApi).WaitFor(trackingApi)
     .WithReference(messagingWorker).WaitFor(messagingWorker);
 
-Console.WriteLine($"Admin sign-in: {adminEmail}; the password is the admin-password parameter: "
+if (builder.ExecutionContext.IsRunMode)
+{
+    Console.WriteLine($"Admin sign-in: {adminEmail}; the password is the admin-password parameter: "
     + "the dashboard's Parameters (show value), or `dotnet user-secrets list --project AppHost`.");
+}
 var app = builder.Build();
 ParentProcess.StopWhenDotnetRunEnds(app);
 app.Run();

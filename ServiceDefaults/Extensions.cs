@@ -28,6 +28,11 @@ public static class Extensions
         builder.AddDefaultHealthChecks();
 
         builder.Services.AddServiceDiscovery();
+        // Every IHttpClientFactory client (Admin.Web's calls to the services) gets the standard pipeline.
+        // The calls to user-aimed webhooks (OutboundHttp) and to the Graph API (WhatsAppCloudClient,
+        // GraphPhoneNumbers) own HttpClients outside the factory on purpose: each of their attempts is a
+        // recorded, durable Wolverine retry, and a second retry layer beneath would send a webhook or a
+        // WhatsApp message twice.
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
             http.AddStandardResilienceHandler(resilience =>
@@ -66,6 +71,22 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         return builder;
     }
+
+    /// <summary>
+    /// Aspire's client integrations name their checks after the client library ("PostgreSql",
+    /// "StackExchange.Redis", "RabbitMQ.Client"); /health names them after the servers (postgres,
+    /// rabbitmq, redis), as Admin.Web's System page and the outage tests read them, and a server
+    /// the service can do without fails as <paramref name="failureStatus"/>.
+    /// </summary>
+    internal static void RenameHealthCheck(this IHostApplicationBuilder builder, string integrationName, string name, HealthStatus? failureStatus = null) =>
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var check in options.Registrations.Where(r => r.Name == integrationName))
+            {
+                check.Name = name;
+                check.FailureStatus = failureStatus ?? check.FailureStatus;
+            }
+        });
 
     /// <param name="problemDetails">APIs answer errors as problem details; a site with its own error pages passes false.</param>
     public static WebApplication MapDefaultEndpoints(this WebApplication app, bool problemDetails = true)

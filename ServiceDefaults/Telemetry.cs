@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -26,7 +25,6 @@ public static class Telemetry
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation()
                 .AddMeter($"{Prefix}.*")
                 // A bare "Wolverine" matches nothing: its meters are named per service.
                 .AddMeter("Wolverine*"))
@@ -36,8 +34,8 @@ public static class Telemetry
                 .AddSource("Wolverine")
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !ctx.Request.Path.StartsWithSegments("/health") && !ctx.Request.Path.StartsWithSegments("/alive"))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql());
+                .AddHttpClientInstrumentation());
+        // Npgsql's traces and metrics, StackExchange.Redis' and RabbitMQ.Client's traces: their Aspire integrations add them.
 
         // Export only when an endpoint is configured (AppHost passes it through when it has one).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

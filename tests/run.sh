@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test project against real PostgreSQL, RabbitMQ and Redis processes (the tests
-# start them through the AppHost library) and ends with one line of totals over all projects.
+# Runs every test project against real PostgreSQL, RabbitMQ and Redis processes (the tests start
+# them through the AppHost under Aspire) and ends with one line of totals over all projects.
 #
 #   tests/run.sh               the whole suite
 #   tests/run.sh --under-load  the same while two busy loops keep both cores loaded (ended with the run):

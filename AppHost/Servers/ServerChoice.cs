@@ -27,11 +27,12 @@ public static class ServerChoice
         var mode = builder.Configuration["Funnels:Servers"] ?? "executables";
         if (mode == "containers")
         {
-            var postgres = builder.AddPostgres("postgres", port: ports.Postgres).WithDataVolume();
+            // The same major versions as the Debian packages the product is tested on.
+            var postgres = builder.AddPostgres("postgres", port: ports.Postgres).WithImageTag("15").WithDataVolume();
             return new FunnelsServers(
                 postgres.AddDatabase("funnels"),
-                builder.AddRabbitMQ("rabbitmq", port: ports.RabbitMQ).WithDataVolume(),
-                builder.AddRedis("redis", port: ports.Redis));
+                builder.AddRabbitMQ("rabbitmq", port: ports.RabbitMQ).WithImageTag("3.10").WithDataVolume(),
+                builder.AddRedis("redis", port: ports.Redis).WithImageTag("7"));
         }
         if (mode == "external")
         {

@@ -39,10 +39,10 @@ internal static class Extensions
         builder.Services.AddSingleton<RunStarter>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("Commissions").Get<CommissionSettings>() ?? new CommissionSettings());
 
-        var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
+        builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
-        builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
+        builder.AddFunnelsMessaging(Schema, typeof(Program).Assembly, routes =>
         {
             routes.ListenToRabbitQueue(Queues.MessagingWorker);
 

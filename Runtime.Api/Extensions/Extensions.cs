@@ -21,12 +21,12 @@ internal static class Extensions
 
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
+        builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         // After the migrations (registered just above), before anyone signs in.
         builder.Services.AddHostedService<WorkspaceBootstrap>();
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
-        builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
+        builder.AddFunnelsMessaging(Schema, typeof(Program).Assembly, routes =>
         {
             routes.PublishMessage<WiringCheckRequested>().ToRabbitQueue(Queues.MessagingWorker);
             routes.PublishMessage<LeadCaptured>().ToRabbitQueue(Queues.MessagingWorker);

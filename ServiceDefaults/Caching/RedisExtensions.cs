@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using StackExchange.Redis;
-using Funnels.ServiceDefaults.Data;
 using Funnels.ServiceDefaults.RateLimiting;
 
 namespace Funnels.ServiceDefaults.Caching;
@@ -14,21 +12,22 @@ public static class RedisExtensions
 
     /// <summary>
     /// Redis holds rate limits, caches and short dedupe windows, never the only copy of
-    /// anything: the service starts and keeps serving while Redis is down (abortConnect=false),
-    /// and health reports it as degraded rather than unhealthy.
+    /// anything: the service starts and keeps serving while Redis is down (abortConnect=false,
+    /// which Aspire's integration also defaults to), and health reports it as degraded rather
+    /// than unhealthy.
     /// </summary>
     public static IHostApplicationBuilder AddFunnelsRedis(this IHostApplicationBuilder builder)
     {
-        var options = ConfigurationOptions.Parse(builder.Configuration.GetRequiredConnectionString(ConnectionName));
-        options.AbortOnConnectFail = false;
-        options.ConnectTimeout = 2_000;
-        options.SyncTimeout = 1_000;
-        options.AsyncTimeout = 1_000;
-
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        builder.AddRedisClient(ConnectionName, configureOptions: options =>
+        {
+            options.AbortOnConnectFail = false;
+            // Short: a slow or absent Redis must not hold requests up (the rate limiter then decides in process).
+            options.ConnectTimeout = 2_000;
+            options.SyncTimeout = 1_000;
+            options.AsyncTimeout = 1_000;
+        });
         builder.Services.AddSingleton<RateLimiter>();
-        builder.Services.AddHealthChecks().AddRedis(
-            sp => sp.GetRequiredService<IConnectionMultiplexer>(), name: ConnectionName, failureStatus: HealthStatus.Degraded);
+        builder.RenameHealthCheck("StackExchange.Redis", ConnectionName, HealthStatus.Degraded);
         return builder;
     }
 }

@@ -26,12 +26,28 @@ public static class MessagingExtensions
     /// </summary>
     public static IHostApplicationBuilder AddFunnelsMessaging(
         this IHostApplicationBuilder builder,
-        NpgsqlDataSource dataSource,
         string schema,
         Assembly handlersAssembly,
         Action<WolverineOptions>? routes = null)
     {
-        var rabbitMq = builder.Configuration.GetRequiredConnectionString(ConnectionName);
+        // Aspire's factory would quietly fall back to localhost:5672: a missing name fails start-up instead.
+        if (string.IsNullOrEmpty(builder.Configuration.GetConnectionString(ConnectionName)))
+        {
+            throw new InvalidOperationException(
+                $"Connection string '{ConnectionName}' is missing: set ConnectionStrings__{ConnectionName} (AppHost does this for you).");
+        }
+        // Aspire's RabbitMQ integration registers the one IConnectionFactory (from ConnectionStrings:rabbitmq and
+        // the Aspire:RabbitMQ:Client section) and a health check over a connection of its own. That connection
+        // opens on the first /health, not at start (a broker away must not hold start-up), and without Aspire's
+        // connect retries (up to half a minute of a blocked /health while the broker is down).
+        builder.AddRabbitMQClient(ConnectionName, settings =>
+            {
+                settings.DisableAutoActivation = true;
+                settings.MaxConnectRetryCount = 0;
+            },
+            // The broker's connection list names the service (Wolverine's connections and the health check's).
+            factory => factory.ClientProvidedName = builder.Environment.ApplicationName);
+        builder.RenameHealthCheck("RabbitMQ.Client", ConnectionName);
         var settings = builder.Configuration.GetSection("Messaging").Get<MessagingSettings>() ?? new MessagingSettings();
 
         builder.Services.AddWolverine(options =>
@@ -41,8 +57,14 @@ public static class MessagingExtensions
             options.ApplicationAssembly = handlersAssembly;
             options.ServiceName = builder.Environment.ApplicationName;
 
-            options.PersistMessagesWithPostgresql(dataSource, $"{schema}_wolverine");
-            options.UseRabbitMq(new Uri(rabbitMq))
+            // The service's own data source (Aspire's, from the container): one pool with its caps for the
+            // service's tables and Wolverine's envelopes alike. PersistMessagesWithPostgresqlUsingNamedConnection
+            // would build a second pool from the bare connection string, outside Postgres:MaxPoolSize.
+            options.PersistMessagesWithPostgresqlUsingDataSourceFromContainer(schemaName: $"{schema}_wolverine");
+            // UseRabbitMq() takes the IConnectionFactory from the container: Aspire's, registered above.
+            // UseRabbitMqUsingNamedConnection would register a second factory beside it, and whichever came
+            // last would silently serve both Wolverine and the health check.
+            options.UseRabbitMq()
                 .AutoProvision()
                 // The outbox row is deleted once a publish returns: without the broker's confirm, a
                 // message published as RabbitMQ stops was lost (Faults.Tests' broker outage found one).
@@ -78,9 +100,6 @@ public static class MessagingExtensions
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             options.Durability.NodeReassignmentPollingTime = settings.NodeReassignmentPolling;
         });
-
-        builder.Services.AddSingleton(new RabbitMqConnectionCheck(new Uri(rabbitMq)));
-        builder.Services.AddHealthChecks().AddCheck<RabbitMqConnectionCheck>(ConnectionName);
         return builder;
     }
 }

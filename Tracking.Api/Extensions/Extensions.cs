@@ -22,10 +22,10 @@ internal static class Extensions
 
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        var dataSource = builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
+        builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
-        builder.AddFunnelsMessaging(dataSource, Schema, typeof(Program).Assembly, routes =>
+        builder.AddFunnelsMessaging(Schema, typeof(Program).Assembly, routes =>
         {
             // Commissions computed by Messaging.Worker come back here for the read models.
             routes.ListenToRabbitQueue(Queues.TrackingApi);

@@ -1,39 +1,63 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
-using Funnels.AppHost;
-using Funnels.AppHost.Hosting;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Funnels.Bench;
 
 /// <summary>
-/// The whole topology of FunnelsTopology (two Messaging.Worker instances declared, the second
-/// started only for its burst), as child processes on random loopback ports and a throw-away
-/// folder, configured from outside the way an operator would: public rate limits lifted, the
-/// Graph API pointed at the bench's fake, logs at Warning.
+/// The whole topology of AppHost/Program.cs under Aspire, started by the AppHost's own Program
+/// through Aspire.Hosting.Testing (DistributedApplicationTestingBuilder): DCP, the dashboard, the
+/// three servers as executables and each service through <c>dotnet run --no-build</c> from its
+/// Release build, on free loopback ports and a throw-away data folder, with two Messaging.Worker
+/// instances declared (Funnels:MessagingWorkers=2; the second started only for its burst).
+/// Configured from outside the way an operator would: public rate limits lifted, the Graph API
+/// pointed at the bench's fake, logs at Warning.
 /// </summary>
 public sealed class BenchTopology : IAsyncDisposable
 {
     public const string SecondWorker = "messaging-worker-2";
     public const string MetaAppSecret = "bench-meta-app-secret";
+    /// <summary>The first admin AppHost seeds (its Program's adminEmail).</summary>
+    public const string AdminEmail = "admin@funnels.local";
     private const string Unlimited = "1000000000";
+    private static readonly TimeSpan StartBound = TimeSpan.FromMinutes(5);
+    private static readonly string[] Servers = ["funnels", "rabbitmq", "redis"];
 
     private readonly string dataRoot;
+    private int disposed;
 
-    private BenchTopology(string dataRoot, DistributedApplication app, FunnelsResources funnels)
+    private BenchTopology(string dataRoot, DistributedApplication app, string connectionString, string adminPassword, Uri? dashboard)
     {
         this.dataRoot = dataRoot;
         App = app;
-        Funnels = funnels;
-        Database = NpgsqlDataSource.Create(app.GetConnectionString("postgres"));
+        ConnectionString = connectionString;
+        AdminPassword = adminPassword;
+        Dashboard = dashboard;
+        Database = NpgsqlDataSource.Create(connectionString);
+        Processes = new TopologyProcesses(app);
     }
 
     public DistributedApplication App { get; }
 
-    public FunnelsResources Funnels { get; }
+    /// <summary>The funnels database's connection string (superuser postgres), as the services get it.</summary>
+    public string ConnectionString { get; }
+
+    public string AdminPassword { get; }
+
+    /// <summary>The dashboard's login address (null with --no-dashboard).</summary>
+    public Uri? Dashboard { get; }
 
     public NpgsqlDataSource Database { get; }
+
+    public TopologyProcesses Processes { get; }
 
     /// <summary>The services' environment the bench adds: every value is ordinary configuration.</summary>
     public static IReadOnlyDictionary<string, string> Settings(string graphBaseUrl) => new Dictionary<string, string>
@@ -55,50 +79,132 @@ public sealed class BenchTopology : IAsyncDisposable
         ["Logging__LogLevel__Default"] = "Warning",
     };
 
-    public static async Task<BenchTopology> StartAsync(string graphBaseUrl)
+    /// <summary>
+    /// The AppHost's arguments: free ports, a throw-away data folder, two workers, and every
+    /// secret parameter given (so nothing is generated into, or read from, the AppHost's user secrets).
+    /// </summary>
+    public static string[] Arguments(string dataRoot, string adminPassword) =>
+    [
+        "--Funnels:RandomPorts=true",
+        $"--Funnels:DataRoot={dataRoot}",
+        "--Funnels:MessagingWorkers=2",
+        $"--Parameters:admin-password={adminPassword}",
+        $"--Parameters:auth-signing-key={Secret()}",
+        $"--Parameters:auth-client-address-key={Secret()}",
+        $"--Parameters:secrets-encryption-key={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}",
+        $"--Parameters:postgres-password={Secret()}",
+        $"--Parameters:rabbitmq-password={Secret()}",
+        $"--Parameters:redis-password={Secret()}",
+    ];
+
+    private static string Secret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+
+    public static async Task<BenchTopology> StartAsync(string graphBaseUrl, bool dashboard)
     {
         var dataRoot = Directory.CreateTempSubdirectory("funnels-bench-").FullName;
+        var adminPassword = Secret();
         var echoLogs = Environment.GetEnvironmentVariable("BENCH_ECHO_LOGS") == "1";
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
-        {
-            DataRoot = dataRoot,
-            UseRandomPorts = true,
-            DashboardPort = 0,
-            // BENCH_ECHO_LOGS=1: the services' warnings and errors on stderr (they log at Warning here).
-            EchoLogs = echoLogs,
-            Output = echoLogs ? TextWriter.Synchronized(Console.Error) : TextWriter.Null,
-        });
-        var funnels = builder.AddFunnels(messagingWorkers: 2);
-        foreach (var (key, value) in Settings(graphBaseUrl))
-        {
-            builder.WithEnvironment(key, value);
-        }
-
-        var app = builder.Build();
+        using var cancel = new CancellationTokenSource(StartBound);
+        DistributedApplication? app = null;
         try
         {
-            await app.StartAsync();
-            foreach (var resource in app.Resources)
+            // AppHost's Program prints its sign-in hint on stdout, where the table goes: stderr instead.
+            var stdout = Console.Out;
+            Console.SetOut(Console.Error);
+            IDistributedApplicationTestingBuilder builder;
+            try
             {
-                await app.WaitForResourceHealthyAsync(resource.Name);
+                builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+                    new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard }, Arguments(dataRoot, adminPassword), cancel.Token);
             }
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
+            finally
+            {
+                Console.SetOut(stdout);
+            }
+            builder.Services.AddSingleton<IHostLifetime, BenchLifetime>();
+            var services = builder.Resources.OfType<ProjectResource>().Select(r => r.Name).ToHashSet();
+            builder.Services.AddLogging(logging =>
+            {
+                logging.ClearProviders();
+                logging.AddSimpleConsole(console => console.SingleLine = true);
+                logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+                // Aspire's own warnings always (a resource that fails to start says why); with
+                // BENCH_ECHO_LOGS=1 also the services' console output (they log at Warning, and
+                // Aspire reads each line as Information), the servers' warnings and errors, and
+                // the servers' health checks failing while they start.
+                logging.AddFilter((category, level) => category switch
+                {
+                    _ when category!.Contains(".Resources.", StringComparison.Ordinal) =>
+                        echoLogs && (level >= LogLevel.Warning || services.Any(s => category.EndsWith(".Resources." + s, StringComparison.Ordinal))),
+                    _ when category.StartsWith("Microsoft.Extensions.Diagnostics.HealthChecks", StringComparison.Ordinal) => echoLogs && level >= LogLevel.Warning,
+                    _ => level >= LogLevel.Warning,
+                });
+            });
+            foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+            {
+                var resource = builder.CreateResourceBuilder(project);
+                foreach (var (key, value) in Settings(graphBaseUrl))
+                {
+                    resource.WithEnvironment(key, value);
+                }
+            }
 
-        // Runs start with one worker; the two-worker burst starts the second.
-        await app.StopResourceAsync(SecondWorker);
-        return new BenchTopology(dataRoot, app, funnels);
+            app = await builder.BuildAsync(cancel.Token);
+            await app.StartAsync(cancel.Token);
+            foreach (var resource in Servers.Concat(services))
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancel.Token);
+            }
+            var connectionString = await app.GetConnectionStringAsync("funnels", cancel.Token)
+                ?? throw new BenchSetupException("the funnels database has no connection string");
+            var login = dashboard ? await app.GetDashboardUrlAsync(cancel.Token) : null;
+            var topology = new BenchTopology(dataRoot, app, connectionString, adminPassword, login);
+
+            // Runs start with one worker; the two-worker burst starts the second.
+            await topology.StopServiceAsync(SecondWorker, cancel.Token);
+            return topology;
+        }
+        catch (Exception e) when (e is OperationCanceledException or DistributedApplicationException or InvalidOperationException)
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+            throw new BenchSetupException(cancel.IsCancellationRequested
+                ? $"the topology was not healthy within {StartBound.TotalMinutes:0} minutes (BENCH_ECHO_LOGS=1 shows the resources' logs)"
+                : $"the topology did not start: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Starts a stopped service through Aspire's start command and waits until it is healthy.</summary>
+    public async Task StartServiceAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await CommandAsync(name, KnownResourceCommands.StartCommand, cancellationToken);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(name, cancellationToken);
+    }
+
+    /// <summary>Stops a service through Aspire's stop command (as the dashboard's Stop button does).</summary>
+    public async Task StopServiceAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await CommandAsync(name, KnownResourceCommands.StopCommand, cancellationToken);
+        await App.ResourceNotifications.WaitForResourceAsync(name, KnownResourceStates.TerminalStates, cancellationToken);
+    }
+
+    private async Task CommandAsync(string name, string command, CancellationToken cancellationToken)
+    {
+        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+        var result = await App.ResourceCommands.ExecuteCommandAsync(resource, command, cancellationToken);
+        if (!result.Success)
+        {
+            throw new InvalidOperationException($"{command} {name} failed: {result.Message}");
+        }
     }
 
     /// <summary>A fresh workspace owned by the first admin, made through the real sign-in flow.</summary>
     public async Task<BenchWorkspace> WorkspaceAsync(string name)
     {
         using var runtime = Client("runtime-api");
-        var token = await TokenAsync(runtime, new { email = Funnels.AdminEmail, password = Funnels.AdminPassword.Value });
+        var token = await TokenAsync(runtime, new { email = AdminEmail, password = AdminPassword });
         runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var created = await runtime.PostAsJsonAsync("/api/runtime/workspaces", new { name, slug = name + "-" + Guid.NewGuid().ToString("N")[..8] });
         await Http.EnsureAsync(created);
@@ -126,18 +232,31 @@ public sealed class BenchTopology : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+        await Processes.DisposeAsync();
         await Database.DisposeAsync();
         await App.DisposeAsync();
-        try
+        // A server may still be writing its last files as it shuts down: try again for a few seconds
+        // (and leave the folder to /tmp's cleaning if it still fails).
+        for (var attempt = 1; attempt <= 20 && Directory.Exists(dataRoot); attempt++)
         {
-            Directory.Delete(dataRoot, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A server may still be flushing; the folder is under /tmp.
+            try
+            {
+                Directory.Delete(dataRoot, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await Task.Delay(500);
+            }
         }
     }
 }
+
+/// <summary>The topology could not be started: the bench has nothing to measure.</summary>
+public sealed class BenchSetupException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A workspace of one round, with its owner's token for the three APIs.</summary>
 public sealed record BenchWorkspace(BenchTopology Topology, Guid Id, string Token)

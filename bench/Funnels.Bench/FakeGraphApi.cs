@@ -25,7 +25,7 @@ public sealed class FakeGraphApi : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, BenchLifetime>();
         app = builder.Build();
         // The claim's proof, as Meta answers it: the channel's own token sees its number (else error 190).
         app.MapGet("/{phoneNumberId}", (string phoneNumberId, HttpRequest request) =>
@@ -60,13 +60,4 @@ public sealed class FakeGraphApi : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => app.DisposeAsync();
-
-    /// <summary>The bench process keeps Ctrl+C and SIGTERM (exiting stops the topology); the
-    /// default console lifetime would take them to stop only this fake.</summary>
-    private sealed class NoLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

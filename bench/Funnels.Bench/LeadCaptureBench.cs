@@ -43,22 +43,22 @@ public static class LeadCaptureBench
         }
 
         await Load.ClosedAsync(sizes.Clients, sizes.Warmup, i => SubmitAsync($"w{i}-{run}@bench.test"));
-        var app = workspace.Topology.App;
+        var topology = workspace.Topology;
         var database = workspace.Topology.Database;
         await Quiet.UntilDrainedAsync(database, TimeSpan.FromSeconds(60));
         var work = await DatabaseWork.ReadAsync(database);
-        var before = CpuMeter.Snapshot(app);
+        var before = CpuMeter.Snapshot(topology);
         var saturation = await Load.ClosedAsync(sizes.Clients, sizes.Saturation, i => SubmitAsync($"s{i}-{run}@bench.test"));
         // The lead's cost includes its LeadCaptured reaching the worker: measured once that has drained.
         await Quiet.UntilDrainedAsync(database, TimeSpan.FromSeconds(60));
-        figures.AddCpu("lead", before, CpuMeter.Snapshot(app), saturation.Succeeded);
+        figures.AddCpu("lead", before, CpuMeter.Snapshot(topology), saturation.Succeeded);
         figures.AddDatabaseWork("lead", work, await DatabaseWork.ReadAsync(database), saturation.Succeeded);
         figures["lead.saturation"] = saturation.PerSecond;
         figures["lead.saturation_failed"] = saturation.Failed;
         work = await DatabaseWork.ReadAsync(database);
-        before = CpuMeter.Snapshot(app);
-        var pgbench = await Pgbench.InsertsAsync(app.GetConnectionString("postgres"), sizes.Clients, sizes.Saturation);
-        figures.AddCpu("pgbench", before, CpuMeter.Snapshot(app), pgbench.Transactions);
+        before = CpuMeter.Snapshot(topology);
+        var pgbench = await Pgbench.InsertsAsync(topology.ConnectionString, sizes.Clients, sizes.Saturation);
+        figures.AddCpu("pgbench", before, CpuMeter.Snapshot(topology), pgbench.Transactions);
         figures.AddDatabaseWork("pgbench", work, await DatabaseWork.ReadAsync(database), pgbench.Transactions);
         figures["lead.pgbench"] = pgbench.PerSecond;
 

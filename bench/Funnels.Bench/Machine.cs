@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using Npgsql;
 
 namespace Funnels.Bench;
 
 /// <summary>Where and on what the figures were taken, printed with every table.</summary>
-public sealed record Machine(int Cores, string CpuModel, double MemoryGiB, string LoadAtStart, string Dotnet, string Postgres, string RabbitMQ, string Redis)
+public sealed record Machine(int Cores, string CpuModel, double MemoryGiB, string LoadAtStart, string Dotnet, string Aspire, string Postgres, string RabbitMQ, string Redis)
 {
     public static async Task<Machine> DescribeAsync(NpgsqlDataSource database, string loadAtStart)
     {
@@ -16,7 +17,9 @@ public sealed record Machine(int Cores, string CpuModel, double MemoryGiB, strin
         var postgres = (string)(await version.ExecuteScalarAsync())!;
         return new Machine(
             Environment.ProcessorCount, cpu, Math.Round(long.Parse(memoryKb) / 1024.0 / 1024.0, 1), loadAtStart,
-            RuntimeInformation.FrameworkDescription, postgres,
+            RuntimeInformation.FrameworkDescription,
+            typeof(Aspire.Hosting.DistributedApplication).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown",
+            postgres,
             await OutputAsync("dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"),
             (await OutputAsync("/usr/bin/redis-server", "--version")).Split(' ').FirstOrDefault(w => w.StartsWith("v=", StringComparison.Ordinal))?[2..] ?? "unknown");
     }

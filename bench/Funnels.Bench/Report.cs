@@ -8,16 +8,18 @@ public static class Report
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static string Render(Machine machine, BenchSizes sizes, bool quick, IReadOnlyList<Figures> rounds, IReadOnlyDictionary<string, long> peaksKb, IReadOnlyList<string> errors)
+    public static string Render(Machine machine, BenchSizes sizes, bool quick, bool dashboard, IReadOnlyList<Figures> rounds, TopologyMemory memory, IReadOnlyList<string> errors)
     {
+        var peaksKb = memory.PeaksKb;
         var m = Figures.Medians(rounds);
         var pgbench = m.Of("lead.pgbench");
         var text = new StringBuilder();
         text.AppendLine($"Results: median of {rounds.Count} run{(rounds.Count == 1 ? "" : "s")}{(quick ? " (--quick: small sizes, a smoke run, not a measurement)" : "")}, " +
-                        $"taken {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, services and bench built in Release.");
+                        $"taken {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, services and bench built in Release, " +
+                        $"the topology started under Aspire by AppHost's Program (Aspire.Hosting.Testing), dashboard {(dashboard ? "on" : "off (--no-dashboard)")}.");
         text.AppendLine();
         text.AppendLine($"- Machine: {machine.Cores} cores ({machine.CpuModel}), {machine.MemoryGiB.ToString(Invariant)} GiB memory; load average at start {machine.LoadAtStart}");
-        text.AppendLine($"- Versions: {machine.Dotnet}, PostgreSQL {machine.Postgres}, RabbitMQ {machine.RabbitMQ}, Redis {machine.Redis}");
+        text.AppendLine($"- Versions: {machine.Dotnet}, Aspire {machine.Aspire}, PostgreSQL {machine.Postgres}, RabbitMQ {machine.RabbitMQ}, Redis {machine.Redis}");
         text.AppendLine();
         text.AppendLine("| figure | measured | beside it (limit or target) | ratio |");
         text.AppendLine("|---|---|---|---|");
@@ -49,8 +51,11 @@ public static class Report
         Row(text, $"wait lateness: {N(sizes.Waits)} runs with a {sizes.WaitSeconds} s delay, due → next step executed",
             $"p50 {Ms(m.Of("wait.p50"))} · p99 {Ms(m.Of("wait.p99"))} · max {Ms(m.Of("wait.max"))} ({N(m.Of("wait.resumed"))} resumed)",
             "target p99 < 1 s (the worker polls for due scheduled messages every 250 ms)", Times(m.Of("wait.p99"), 1000));
-        Row(text, "peak RSS (VmHWM) of each service process over all runs",
+        Row(text, "peak RSS (VmHWM) of each service process over all runs (the service itself, not its `dotnet run` wrapper)",
             string.Join(" · ", peaksKb.OrderBy(p => p.Key).Select(p => $"{p.Key} {N(p.Value / 1024.0)} MB")), "", "");
+        Row(text, "PSS of what Aspire adds: at idle (started, nothing sent) → peak over all runs",
+            string.Join(" · ", TopologyMemory.AspireGroups.Where(memory.Aspire.ContainsKey).Select(g => AspireCost(g, memory.Aspire[g]))),
+            dashboard ? "" : "dashboard off (--no-dashboard)", "");
         text.AppendLine();
         text.AppendLine("Ratios: measured ÷ limit for throughput (higher is better); measured ÷ target for times (below 1 meets it). A median leaves out runs without the figure (— under \"Every run\").");
         text.AppendLine($"Failed requests (median per run): lead capture {N(m.Of("lead.saturation_failed"))} at saturation, {N(m.Of("lead.open_failed"))} open loop; " +
@@ -92,7 +97,7 @@ public static class Report
             return;
         }
         text.AppendLine();
-        text.AppendLine($"CPU milliseconds per operation, by process (from /proc: each process and its children; idle services' background work included), and PostgreSQL's own count of commits and rows written per operation (pg_stat_database). \"cap\" is {cores} cores × 1000 ÷ the sum: the rate if these processes had the machine to themselves.");
+        text.AppendLine($"CPU milliseconds per operation, by process (from /proc: each process and its children; a service's own process without its `dotnet run` wrapper, the wrappers together under dotnet-run; dcp is DCP's own processes, including the proxy in front of each service; idle services' background work included), and PostgreSQL's own count of commits and rows written per operation (pg_stat_database). \"cap\" is {cores} cores × 1000 ÷ the sum: the rate if these processes had the machine to themselves.");
         text.AppendLine();
         text.AppendLine("| operation | " + string.Join(" | ", resources) + " | sum | cap/s | PostgreSQL commits | rows written |");
         text.AppendLine("|---|" + string.Concat(resources.Select(_ => "---|")) + "---|---|---|---|");
@@ -107,6 +112,19 @@ public static class Report
             text.AppendLine($"| {title} | " + string.Join(" | ", values.Select(v => double.IsNaN(v) ? "—" : v.ToString("0.00", Invariant))) +
                             $" | {sum.ToString("0.00", Invariant)} | {N(sum > 0 ? cores * 1000 / sum : double.NaN)} | {N(m.Of($"db.{scenario}.commits"), 1)} | {N(m.Of($"db.{scenario}.rows"), 1)} |");
         }
+    }
+
+    private static string AspireCost(string group, TopologyMemory.AspireCost cost)
+    {
+        var name = group switch
+        {
+            TopologyProcesses.Dcp => "DCP",
+            TopologyProcesses.Wrappers => "`dotnet run` wrappers",
+            _ => group,
+        };
+        static string Processes(int count) => count == 1 ? "1 process" : $"{count} processes";
+        var counts = cost.IdleProcesses == cost.PeakProcesses ? Processes(cost.PeakProcesses) : $"{cost.IdleProcesses} → {Processes(cost.PeakProcesses)}";
+        return $"{name} {N(cost.IdleKb / 1024.0)} → {N(cost.PeakKb / 1024.0)} MB ({counts})";
     }
 
     private static void Row(StringBuilder text, string figure, string measured, string beside, string ratio) =>

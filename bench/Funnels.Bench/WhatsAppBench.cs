@@ -20,13 +20,13 @@ public static class WhatsAppBench
         // each worker process, and that one-off cost is not what the burst measures.
         await DrainAsync(workspace, graph, 2 * sizes.ClicksPerDelivery, sizes);
 
-        var app = workspace.Topology.App;
+        var topology = workspace.Topology;
         var database = workspace.Topology.Database;
         await Quiet.UntilDrainedAsync(database, TimeSpan.FromSeconds(60));
         var work = await DatabaseWork.ReadAsync(database);
-        var before = CpuMeter.Snapshot(app);
+        var before = CpuMeter.Snapshot(topology);
         var burst = await DrainAsync(workspace, graph, sizes.BurstClicks, sizes);
-        figures.AddCpu(label, before, CpuMeter.Snapshot(app), burst.FirstSends);
+        figures.AddCpu(label, before, CpuMeter.Snapshot(topology), burst.FirstSends);
         figures.AddDatabaseWork(label, work, await DatabaseWork.ReadAsync(database), burst.FirstSends);
         figures[$"{label}.acknowledged_s"] = burst.Acknowledged.TotalSeconds;
         figures[$"{label}.first_sends"] = burst.FirstSends;

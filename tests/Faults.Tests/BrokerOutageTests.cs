@@ -17,6 +17,7 @@ public sealed class BrokerOutageTests(Hosts hosts)
         using var admin = hosts.Runtime.CreateAdminClient();
         var burst = world.StartBurst();
         await burst.WaitForMoreAsync(10, "before the broker stops");
+        Assert.Equal("Healthy", await Health.CheckAsync(admin, "rabbitmq"));
 
         await hosts.Servers.StopAsync("rabbitmq");
         Guid check;
@@ -31,12 +32,16 @@ public sealed class BrokerOutageTests(Hosts hosts)
             // Committed with their rows, not yet sent: the envelopes wait in Runtime.Api's outbox table.
             Assert.True(await hosts.Servers.CountAsync("SELECT count(*) FROM runtime_wolverine.wolverine_outgoing_envelopes") >= 2);
             Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.wiring_check_receipts WHERE check_id = @check", new { check }));
+            Assert.Equal("Unhealthy", await Health.CheckAsync(admin, "rabbitmq"));
         }
         finally
         {
             await hosts.Servers.StartAsync("rabbitmq");
         }
         await burst.WaitForMoreAsync(10, "after the broker is back");
+        // The health check's connection recovers by itself (RabbitMQ.Client's automatic recovery).
+        await Eventually.Until(async () => await Health.CheckAsync(admin, "rabbitmq") == "Healthy" ? "healthy" : null,
+            TimeSpan.FromSeconds(60), "the rabbitmq health check to recover");
         var answers = await burst.StopAsync();
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));

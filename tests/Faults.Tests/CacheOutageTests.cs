@@ -32,6 +32,12 @@ public sealed class CacheOutageTests(Hosts hosts)
                 Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/runtime/leads/{lead.LeadId}/state?lead_token={lead.LeadToken}", Cancel)).StatusCode);
             }
             Assert.Equal(HttpStatusCode.Accepted, (await CollectAsync(world.WorkspaceId)).StatusCode);
+            // The service can do without Redis: degraded, not unhealthy (still 200 to a probe).
+            using (var client = world.Workspace.Public)
+            {
+                Assert.Equal("Degraded", await Health.CheckAsync(client, "redis"));
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", Cancel)).StatusCode);
+            }
 
             // Still limited, per process: the per-IP-and-slug budget holds on a fresh funnel.
             var limited = await TestFunnel.PublishAsync(world.Workspace);

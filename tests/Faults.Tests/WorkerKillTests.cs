@@ -3,7 +3,7 @@ using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Faults.Tests;
 
-/// <summary>Messaging.Worker dies by SIGKILL in the middle of a burst of lead captures and flow runs, and is started again.</summary>
+/// <summary>Messaging.Worker dies by SIGKILL in the middle of a burst of lead captures and flow runs, and is started again through Aspire.</summary>
 [Collection(ServicesCollection.Name)]
 public sealed class WorkerKillTests(Hosts hosts)
 {
@@ -27,9 +27,9 @@ public sealed class WorkerKillTests(Hosts hosts)
                 var burst = world.StartBurst();
                 await burst.WaitForMoreAsync(8, "with the worker busy");
 
-                var killed = worker.Kill();
+                var killed = await worker.KillAsync();
                 await burst.WaitForMoreAsync(8, "while the worker is dead");
-                await worker.WaitUntilRestartedAsync(killed);
+                await worker.StartAgainAsync(killed);
                 await burst.WaitForMoreAsync(8, "after the worker is back");
                 IReadOnlyList<LeadBurst.Answer> answers = [.. first, .. await burst.StopAsync()];
 

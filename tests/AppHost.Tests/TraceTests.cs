@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Funnels.Tests.Infrastructure;
+
+namespace Funnels.AppHost.Tests;
+
+/// <summary>
+/// What the dashboard's traces page shows, read from a collector of the test's own: the services
+/// export to it exactly as they export to the Aspire dashboard (OTLP), only over http/protobuf.
+/// </summary>
+public sealed class TraceTests
+{
+    private const string AdminPassword = "trace-tests-admin-password";
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_captured_lead_is_one_trace_from_the_public_post_in_runtime_api_to_the_workers_handler()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        var dataRoot = Directory.CreateTempSubdirectory("funnels-traces-").FullName;
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Funnels:RandomPorts=true", $"--Funnels:DataRoot={dataRoot}", $"--Parameters:admin-password={AdminPassword}"], Cancel);
+        foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+        {
+            builder.CreateResourceBuilder(project)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Endpoint)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
+        }
+        await using var app = await builder.BuildAsync(Cancel);
+        using var started = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await app.StartAsync(started.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("runtime-api", started.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("messaging-worker", started.Token);
+
+        using var runtime = app.CreateHttpClient("runtime-api");
+        var slug = await PublishFunnelAsync(runtime);
+        var accepted = await runtime.PostAsJsonAsync("/api/runtime/events/", new Dictionary<string, object>
+        {
+            ["publication_slug"] = slug,
+            ["event_type"] = "FORM_SUBMIT",
+            ["payload"] = new Dictionary<string, object> { ["page_id"] = "form", ["form_data"] = new { email = "traced@example.com" } },
+        }, Cancel);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        // The public POST's server span is the trace's root; the worker's LeadCaptured handling must join it.
+        var shared = await Until(() =>
+        {
+            var spans = collector.Spans.ToList();
+            var posts = spans.Where(s => s.ServiceName == "runtime-api" && s.Name.StartsWith("POST", StringComparison.Ordinal) && s.Name.Contains("events", StringComparison.Ordinal))
+                .Select(s => s.TraceId).ToHashSet();
+            return spans.Where(s => s.ServiceName == "messaging-worker" && posts.Contains(s.TraceId)).Select(s => s.TraceId).FirstOrDefault();
+        }, () => $"a messaging-worker span in the trace of the lead's POST; received: {Describe(collector.Spans)}");
+
+        var trace = collector.Spans.Where(s => s.TraceId == shared).ToList();
+        Assert.Contains(trace, s => s.ServiceName == "runtime-api" && s.ParentSpanId.Length == 0);
+        Assert.Contains(trace, s => s.ServiceName == "messaging-worker" && s.Name.Contains("LeadCaptured", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static async Task<string> PublishFunnelAsync(HttpClient runtime)
+    {
+        var token = await runtime.PostAsJsonAsync("/api/runtime/auth/token", new { email = "admin@funnels.local", password = AdminPassword }, Cancel);
+        token.EnsureSuccessStatusCode();
+        using var admin = new HttpClient { BaseAddress = runtime.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Bearer", (await token.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("access_token").GetString());
+        var slug = "traced-" + Guid.NewGuid().ToString("N")[..8];
+        var schema = JsonDocument.Parse("""
+            { "pages": [ { "id": "form", "kind": "form", "fields": [ { "name": "email", "type": "email", "required": true } ] },
+                         { "id": "thanks", "kind": "thank-you" } ],
+              "transitions": [ { "from": "form", "on": "FORM_SUBMIT", "to": "thanks" } ] }
+            """).RootElement;
+        var funnel = await (await admin.PostAsJsonAsync("/api/runtime/funnels", new { name = "Traced", slug, schema }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (await admin.PostAsync($"/api/runtime/funnels/{funnel.GetProperty("id").GetGuid()}/publish", null, Cancel)).EnsureSuccessStatusCode();
+        return slug;
+    }
+
+    private static async Task<string> Until(Func<string?> found, Func<string> waitingFor)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (found() is { } value)
+            {
+                return value;
+            }
+            await Task.Delay(250, Cancel);
+        }
+        throw new TimeoutException($"Waited 2 minutes for {waitingFor()}");
+    }
+
+    private static string Describe(IEnumerable<OtlpReceiver.Span> spans) =>
+        string.Join("; ", spans.GroupBy(s => s.ServiceName).Select(g => $"{g.Key}: {string.Join(", ", g.Select(s => s.Name).Distinct().Take(15))}"));
+}
