@@ -12,7 +12,11 @@ public sealed class ConsoleTails : IDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _lines = new();
     private readonly CancellationTokenSource _stop = new();
 
-    /// <summary>Starts following the resources' consoles of a built (not yet started) application.</summary>
+    /// <summary>
+    /// Starts following the resources' consoles of a started application (from their first line:
+    /// DCP keeps them). Not before StartAsync: a resource's logs are found by the names DCP gives
+    /// its processes, which exist only once the start has begun.
+    /// </summary>
     public static ConsoleTails Follow(DistributedApplication app, IEnumerable<string> resources)
     {
         var tails = new ConsoleTails();

@@ -42,8 +42,8 @@ public sealed class LifecycleTests : IDisposable
         var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, parameters with { PostgresPassword = "another-password-0123456789" },
             dashboard: false, Cancellation, "--Funnels:Topology=servers");
         await using var third = await builder.BuildAsync(Cancellation);
-        using var logs = ConsoleTails.Follow(third, ["postgres"]);
         await third.StartAsync(Cancellation);
+        using var logs = ConsoleTails.Follow(third, ["postgres"]);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         cancel.CancelAfter(TestAppHost.StartBound);
         var ended = await third.ResourceNotifications.WaitForResourceAsync("postgres",
@@ -59,13 +59,14 @@ public sealed class LifecycleTests : IDisposable
         var before = Processes.OfAppHost(Environment.ProcessId).ToHashSet();
         var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, TestParameters.New(), dashboard: true, Cancellation);
         var app = await builder.BuildAsync(Cancellation);
-        using var logs = ConsoleTails.Follow(app, TestAppHost.Resources);
+        ConsoleTails? logs = null;
         IReadOnlyList<ProcessEntry> ours;
         try
         {
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
             cancel.CancelAfter(TestAppHost.StartBound);
             await app.StartAsync(cancel.Token);
+            logs = ConsoleTails.Follow(app, TestAppHost.Resources);
             await TestAppHost.WaitUntilHealthyAsync(app, logs, TestAppHost.Resources, cancel.Token);
             // This test process is the AppHost here: its DCP's tree, less whatever ran before.
             ours = (await Processes.UntilRunningAsync(() => Processes.OfAppHost(Environment.ProcessId).Where(p => !before.Contains(p)).ToArray(),
@@ -73,6 +74,7 @@ public sealed class LifecycleTests : IDisposable
         }
         finally
         {
+            logs?.Dispose();
             await app.DisposeAsync();
         }
 
@@ -124,8 +126,8 @@ public sealed class LifecycleTests : IDisposable
         cancel.CancelAfter(TestAppHost.StartBound);
         var builder = await TestAppHost.CreateBuilderAsync(_dataRoot, parameters, dashboard: false, cancel.Token, "--Funnels:Topology=servers");
         var app = await builder.BuildAsync(cancel.Token);
-        using var logs = ConsoleTails.Follow(app, ["postgres", "funnels"]);
         await app.StartAsync(cancel.Token);
+        using var logs = ConsoleTails.Follow(app, ["postgres", "funnels"]);
         await TestAppHost.WaitUntilHealthyAsync(app, logs, ["postgres", "funnels"], cancel.Token);
         return app;
     }

@@ -21,8 +21,8 @@ public sealed class ServersFixture : IAsyncLifetime
         using var cancel = new CancellationTokenSource(TestAppHost.StartBound);
         var builder = await TestAppHost.CreateBuilderAsync(DataRoot, Parameters, dashboard: false, cancel.Token, "--Funnels:Topology=servers");
         App = await builder.BuildAsync(cancel.Token);
-        Logs = ConsoleTails.Follow(App, TestAppHost.ServerResources);
         await App.StartAsync(cancel.Token);
+        Logs = ConsoleTails.Follow(App, TestAppHost.ServerResources);
         await TestAppHost.WaitUntilHealthyAsync(App, Logs, TestAppHost.ServerResources, cancel.Token);
     }
 

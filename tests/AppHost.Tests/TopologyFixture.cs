@@ -47,8 +47,8 @@ public sealed class TopologyFixture : IAsyncLifetime
                 .WithEnvironment("RateLimits__SignInsPerIpPerMinute", "1000");
         }
         App = await builder.BuildAsync(cancel.Token);
-        Logs = ConsoleTails.Follow(App, TestAppHost.Resources);
         await App.StartAsync(cancel.Token);
+        Logs = ConsoleTails.Follow(App, TestAppHost.Resources);
         await TestAppHost.WaitUntilHealthyAsync(App, Logs, TestAppHost.Resources, cancel.Token);
     }
 

@@ -41,6 +41,16 @@ public sealed class TopologyTests(TopologyFixture topology)
         }
     }
 
+    [Fact]
+    public async Task Every_process_console_reaches_aspire()
+    {
+        // What the dashboard's Console page shows (and what the panel tests show when they fail).
+        foreach (var resource in TestAppHost.Resources.Where(r => r != "funnels"))
+        {
+            await Probes.UntilAsync(() => topology.LogOf(resource).Length > 0, $"a line of {resource}'s console", TimeSpan.FromSeconds(30));
+        }
+    }
+
     private bool IsHidden(string resource) =>
         topology.App.ResourceNotifications.TryGetCurrentState(resource, out var e) && e.Snapshot.IsHidden;
 

@@ -15,16 +15,18 @@ namespace Funnels.AppHost.Tests;
 /// </summary>
 public sealed class TraceTests
 {
-    private const string AdminPassword = "trace-tests-admin-password";
+    private static readonly TestParameters Parameters = TestParameters.New();
+    private static string AdminPassword => Parameters.AdminPassword;
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_captured_lead_is_one_trace_from_the_public_post_in_runtime_api_to_the_workers_handler()
     {
         await using var collector = await OtlpReceiver.StartAsync();
-        var dataRoot = Directory.CreateTempSubdirectory("funnels-traces-").FullName;
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Funnels:RandomPorts=true", $"--Funnels:DataRoot={dataRoot}", $"--Parameters:admin-password={AdminPassword}"], Cancel);
+        var dataRoot = TestAppHost.NewDataRoot();
+        using var deleted = new DataRootDeleted(dataRoot);
+        // Every parameter given: nothing read from or written to the developer's user secrets.
+        var builder = await TestAppHost.CreateBuilderAsync(dataRoot, Parameters, dashboard: false, Cancel);
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             builder.CreateResourceBuilder(project)
@@ -100,4 +102,9 @@ public sealed class TraceTests
 
     private static string Describe(IEnumerable<OtlpReceiver.Span> spans) =>
         string.Join("; ", spans.GroupBy(s => s.ServiceName).Select(g => $"{g.Key}: {string.Join(", ", g.Select(s => s.ParentSpanId.Length == 0 ? $"{s.Name} (root)" : s.Name).Distinct().Take(15))}"));
+
+    private sealed class DataRootDeleted(string dataRoot) : IDisposable
+    {
+        public void Dispose() => TestAppHost.DeleteQuietly(dataRoot);
+    }
 }
