@@ -104,23 +104,11 @@ public sealed class TopologyTests(TopologyFixture topology)
     [Fact]
     public async Task A_lead_is_captured_over_http_from_a_published_funnel()
     {
-        using var runtime = await SignedInAsync("runtime-api");
-        var slug = "e2e-" + Guid.NewGuid().ToString("N")[..8];
-        var schema = JsonDocument.Parse("""
-            { "pages": [ { "id": "form", "kind": "form", "fields": [ { "name": "email", "type": "email", "required": true } ] },
-                         { "id": "thanks", "kind": "thank-you" } ],
-              "transitions": [ { "from": "form", "on": "FORM_SUBMIT", "to": "thanks" } ] }
-            """).RootElement;
-        var funnel = await (await runtime.PostAsJsonAsync("/api/runtime/funnels", new { name = "E2E", slug, schema }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
-        (await runtime.PostAsync($"/api/runtime/funnels/{funnel.GetProperty("id").GetGuid()}/publish", null, Cancel)).EnsureSuccessStatusCode();
+        using var runtime = topology.Client("runtime-api");
+        var slug = await SignupFunnel.PublishAsync(runtime, topology.AdminPassword, "E2E");
 
         using var browser = topology.Client("runtime-api");
-        var accepted = await browser.PostAsJsonAsync("/api/runtime/events/", new Dictionary<string, object>
-        {
-            ["publication_slug"] = slug,
-            ["event_type"] = "FORM_SUBMIT",
-            ["payload"] = new Dictionary<string, object> { ["page_id"] = "form", ["form_data"] = new { email = "e2e@example.com" } },
-        }, Cancel);
+        var accepted = await SignupFunnel.SubmitAsync(browser, slug, "e2e@example.com");
         var outcome = await accepted.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         // A browser reads its lead's state with the 202's lead token (the lead itself needs an admin).
         var lead = await browser.GetFromJsonAsync<JsonElement>(

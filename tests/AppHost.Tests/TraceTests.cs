@@ -41,13 +41,8 @@ public sealed class TraceTests
         await app.ResourceNotifications.WaitForResourceHealthyAsync("messaging-worker", started.Token);
 
         using var runtime = app.CreateHttpClient("runtime-api");
-        var slug = await PublishFunnelAsync(runtime);
-        var accepted = await runtime.PostAsJsonAsync("/api/runtime/events/", new Dictionary<string, object>
-        {
-            ["publication_slug"] = slug,
-            ["event_type"] = "FORM_SUBMIT",
-            ["payload"] = new Dictionary<string, object> { ["page_id"] = "form", ["form_data"] = new { email = "traced@example.com" } },
-        }, Cancel);
+        var slug = await SignupFunnel.PublishAsync(runtime, AdminPassword, "Traced");
+        var accepted = await SignupFunnel.SubmitAsync(runtime, slug, "traced@example.com");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
         // The public POST's server span is the trace's root; the worker's LeadCaptured handling must join it.
@@ -66,24 +61,6 @@ public sealed class TraceTests
         Assert.True(trace.Any(s => s.ServiceName == "runtime-api" && s.ParentSpanId.Length == 0), $"no runtime-api root span in {Describe(trace)}");
         Assert.True(trace.Any(s => s.ServiceName == "messaging-worker" && s.Name.Contains("LeadCaptured", StringComparison.OrdinalIgnoreCase)),
             $"no messaging-worker LeadCaptured span in {Describe(trace)}");
-    }
-
-    private static async Task<string> PublishFunnelAsync(HttpClient runtime)
-    {
-        var token = await runtime.PostAsJsonAsync("/api/runtime/auth/token", new { email = "admin@funnels.local", password = AdminPassword }, Cancel);
-        token.EnsureSuccessStatusCode();
-        using var admin = new HttpClient { BaseAddress = runtime.BaseAddress };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
-            "Bearer", (await token.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("access_token").GetString());
-        var slug = "traced-" + Guid.NewGuid().ToString("N")[..8];
-        var schema = JsonDocument.Parse("""
-            { "pages": [ { "id": "form", "kind": "form", "fields": [ { "name": "email", "type": "email", "required": true } ] },
-                         { "id": "thanks", "kind": "thank-you" } ],
-              "transitions": [ { "from": "form", "on": "FORM_SUBMIT", "to": "thanks" } ] }
-            """).RootElement;
-        var funnel = await (await admin.PostAsJsonAsync("/api/runtime/funnels", new { name = "Traced", slug, schema }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
-        (await admin.PostAsync($"/api/runtime/funnels/{funnel.GetProperty("id").GetGuid()}/publish", null, Cancel)).EnsureSuccessStatusCode();
-        return slug;
     }
 
     private static async Task<string> Until(Func<string?> found, Func<string> waitingFor)
