@@ -8,33 +8,13 @@ using Microsoft.Extensions.Configuration;
 // secrets: generated parameters kept in this project's user secrets (docs/configuration.md).
 var builder = DistributedApplication.CreateBuilder(args);
 
-// A server missing from the machine is reported here, one `error:` line naming its Debian
-// package, and nothing starts: once DCP runs, a missing binary only shows as the server's start
-// script failing in its console log while every service waits for it, and an exception would
-// bury the package's name under a stack trace. (Publishing a manifest needs no server.)
-if (builder.ExecutionContext.IsRunMode && ServerChoice.MissingBinaries(builder.Configuration) is [_, ..] missing)
-{
-    foreach (var line in missing)
-    {
-        Console.Error.WriteLine($"error: {line}");
-    }
-    Console.Error.WriteLine("error: AppHost/prerequisites.sh installs every server (or set Funnels:Binaries:* to where they are).");
-    Environment.ExitCode = 1;
-    return;
-}
-
 var ports = new LocalPorts(builder.Configuration);
 
-// Likewise a fixed port something else already listens on (another checkout's run, a system
-// server): DCP then waits without a word (LocalPorts.Busy), so it is said here, before building.
-var serverPorts = builder.Configuration["Funnels:Servers"] == "external" ? [] : LocalPorts.ServerKeys;
-var servicePorts = builder.Configuration["Funnels:Topology"] == "servers" ? [] : LocalPorts.ServiceKeys;
-if (builder.ExecutionContext.IsRunMode && ports.Busy([.. serverPorts, .. servicePorts]).ToList() is [_, ..] busy)
+// What the machine lacks (a server's package, a free fixed port) is one `error:` line each,
+// before anything starts (LocalMachine says why).
+if (LocalMachine.Problems(builder, ports) is [_, ..] problems)
 {
-    foreach (var line in busy)
-    {
-        Console.Error.WriteLine($"error: {line}");
-    }
+    problems.ForEach(problem => Console.Error.WriteLine($"error: {problem}"));
     Environment.ExitCode = 1;
     return;
 }

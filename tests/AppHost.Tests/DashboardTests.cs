@@ -11,14 +11,8 @@ public sealed class DashboardTests(TopologyFixture topology)
     [Fact]
     public async Task The_dashboard_shows_every_resource_running_and_healthy()
     {
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cancel.CancelAfter(TimeSpan.FromMinutes(2));
-        // The login URL with the browser token this run generated.
-        var login = await topology.App.GetDashboardUrlAsync(cancel.Token);
         await using var browser = await Browser.LaunchAsync();
-        var page = await browser.NewPageAsync(new Uri(login.GetLeftPart(UriPartial.Authority)), new ViewportSize { Width = 1600, Height = 900 });
-
-        await page.GotoAsync(login.ToString());
+        var (page, _) = await SignedInDashboardAsync(browser);
 
         // Each resource is a row of the Resources table, its name cell "Type: name", its state cell
         // "Running" (not "Starting", "Waiting", or "Running (Unhealthy)" while a health check fails).
@@ -44,12 +38,8 @@ public sealed class DashboardTests(TopologyFixture topology)
         var slug = await SignupFunnel.PublishAsync(runtime, topology.AdminPassword, "Dashboard");
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await SignupFunnel.SubmitAsync(runtime, slug, "dashboard@example.com")).StatusCode);
 
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cancel.CancelAfter(TimeSpan.FromMinutes(2));
-        var login = await topology.App.GetDashboardUrlAsync(cancel.Token);
         await using var browser = await Browser.LaunchAsync();
-        var page = await browser.NewPageAsync(new Uri(login.GetLeftPart(UriPartial.Authority)), new ViewportSize { Width = 1600, Height = 900 });
-        await page.GotoAsync(login.ToString());
+        var (page, login) = await SignedInDashboardAsync(browser);
 
         // The Traces page lists a trace per row with the resources its spans came from; the lead's
         // POST is the root, and the worker's handling of its LeadCaptured is in the same trace.
@@ -74,6 +64,17 @@ public sealed class DashboardTests(TopologyFixture topology)
         await Assertions.Expect(page.GetByText("messaging-worker").First).ToBeVisibleAsync();
         await Browser.ScreenshotAsync(page, "aspire-trace");
         KeepForDocs("aspire-trace");
+    }
+
+    /// <summary>A dashboard page signed in with the login URL (its browser token) this run generated.</summary>
+    private async Task<(IPage Page, Uri Login)> SignedInDashboardAsync(Browser browser)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cancel.CancelAfter(TimeSpan.FromMinutes(2));
+        var login = await topology.App.GetDashboardUrlAsync(cancel.Token);
+        var page = await browser.NewPageAsync(new Uri(login.GetLeftPart(UriPartial.Authority)), new ViewportSize { Width = 1600, Height = 900 });
+        await page.GotoAsync(login.ToString());
+        return (page, login);
     }
 
     /// <summary>The docs' pictures are refreshed on request only (FUNNELS_UPDATE_DOCS_IMAGES=1), so a test run leaves the tree clean.</summary>
