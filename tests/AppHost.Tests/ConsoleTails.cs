@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Funnels.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Funnels.AppHost.Tests;
@@ -25,7 +26,7 @@ public sealed class ConsoleTails : IDisposable
         {
             var lines = tails._lines.GetOrAdd(resource, _ => new ConcurrentQueue<string>());
             // By the model's resource: DCP names its processes (and their logs) with a suffix of its own.
-            var model = TestAppHost.Resource(app, resource);
+            var model = app.Resource(resource);
             _ = Task.Run(async () =>
             {
                 try

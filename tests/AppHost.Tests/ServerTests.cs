@@ -3,6 +3,7 @@ using System.Text;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Funnels.Tests.Infrastructure;
 using Npgsql;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -111,11 +112,11 @@ public sealed class ServerTests(ServersFixture servers) : IClassFixture<ServersF
         var port = App.GetEndpoint("rabbitmq", "tcp").Port;
         var connectionString = await ConnectionStringAsync("rabbitmq");
 
-        await TestAppHost.CommandAsync(App, "rabbitmq", KnownResourceCommands.StopCommand, cancel.Token);
+        await App.RunCommandAsync("rabbitmq", KnownResourceCommands.StopCommand, cancel.Token);
         await App.ResourceNotifications.WaitForResourceAsync("rabbitmq", KnownResourceStates.TerminalStates, cancel.Token);
         await Probes.UntilAsync(() => !Probes.Accepts(port), $"port {port} to close", TimeSpan.FromSeconds(30));
 
-        await TestAppHost.CommandAsync(App, "rabbitmq", KnownResourceCommands.StartCommand, cancel.Token);
+        await App.RunCommandAsync("rabbitmq", KnownResourceCommands.StartCommand, cancel.Token);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("rabbitmq", cancel.Token);
 
         Assert.Equal(port, App.GetEndpoint("rabbitmq", "tcp").Port);

@@ -53,17 +53,6 @@ internal static class TestAppHost
         }
     }
 
-    /// <summary>A resource of the running model by name (what Aspire's commands take).</summary>
-    public static IResource Resource(DistributedApplication app, string name) =>
-        app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
-
-    /// <summary>Runs one of Aspire's resource commands (the dashboard's Stop, Start, Restart buttons).</summary>
-    public static async Task CommandAsync(DistributedApplication app, string resource, string command, CancellationToken cancellationToken)
-    {
-        var result = await app.ResourceCommands.ExecuteCommandAsync(Resource(app, resource), command, cancellationToken);
-        Assert.True(result.Success, $"{command} {resource}: {result.Message}");
-    }
-
     public static void DeleteQuietly(string dataRoot)
     {
         try

@@ -78,9 +78,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         using var cancel = new CancellationTokenSource(Bound);
         await _app.ResourceNotifications.WaitForResourceAsync(Name, KnownResourceStates.TerminalStates, cancel.Token);
-        var worker = _app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == Name);
-        var result = await _app.ResourceCommands.ExecuteCommandAsync(worker, KnownResourceCommands.StartCommand, cancel.Token);
-        Assert.True(result.Success, $"start {Name}: {result.Message}");
+        await _app.RunCommandAsync(Name, KnownResourceCommands.StartCommand, cancel.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync(Name, cancel.Token);
         Assert.DoesNotContain(killed, ChildProcessIds(await PidAsync()));
     }

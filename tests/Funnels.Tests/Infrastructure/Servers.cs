@@ -1,7 +1,6 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 [assembly: AssemblyFixture(typeof(Funnels.Tests.Infrastructure.Servers))]
@@ -49,7 +48,7 @@ public sealed class Servers : IAsyncLifetime
     public async Task StopAsync(string resource)
     {
         using var cancel = new CancellationTokenSource(StartBound);
-        await RunCommandAsync(resource, KnownResourceCommands.StopCommand, cancel.Token);
+        await App.RunCommandAsync(resource, KnownResourceCommands.StopCommand, cancel.Token);
         await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, cancel.Token);
     }
 
@@ -57,24 +56,13 @@ public sealed class Servers : IAsyncLifetime
     public async Task StartAsync(string resource)
     {
         using var cancel = new CancellationTokenSource(StartBound);
-        await RunCommandAsync(resource, KnownResourceCommands.StartCommand, cancel.Token);
+        await App.RunCommandAsync(resource, KnownResourceCommands.StartCommand, cancel.Token);
         await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancel.Token);
         if (resource == "postgres")
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync("funnels", cancel.Token);
             // The tests' own pooled connections died with the old server; Npgsql finds out only on use.
             NpgsqlConnection.ClearAllPools();
-        }
-    }
-
-    private async Task RunCommandAsync(string resource, string command, CancellationToken cancellationToken)
-    {
-        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
-        var target = model.Resources.Single(r => r.Name == resource);
-        var result = await App.ResourceCommands.ExecuteCommandAsync(target, command, cancellationToken);
-        if (!result.Success)
-        {
-            throw new InvalidOperationException($"{command} {resource} failed: {result.Message}");
         }
     }
 
