@@ -57,16 +57,50 @@ public static class JsonBody
         $"The body must be at most {maxBytes / 1024} KiB.", title: "Payload too large", statusCode: StatusCodes.Status413PayloadTooLarge);
 }
 
-/// <summary>Reads fields of a JSON object, collecting errors keyed by their JSON path.</summary>
-public sealed class FieldReader(JsonElement element, string prefix, Dictionary<string, string[]> errors)
+/// <summary>
+/// Reads fields of a JSON object, collecting errors keyed by their JSON path. With aliases (our
+/// name to the other names a client may send instead), a field is read under whichever name the
+/// body gives, and its errors are keyed by that name.
+/// </summary>
+public sealed class FieldReader(JsonElement element, string prefix, Dictionary<string, string[]> errors, IReadOnlyDictionary<string, string[]>? aliases = null)
 {
     public Dictionary<string, string[]> Errors => errors;
 
-    public bool Has(string name) => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+    public bool Has(string name) => Raw(name).ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
 
-    public JsonElement Raw(string name) => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) ? v : default;
+    public JsonElement Raw(string name) => Given(NameOf(name));
 
-    public void Fail(string name, string message) => errors[prefix + name] = [message];
+    /// <summary>The name the body gives the field under (ours when it gives none, or when it gives ours).</summary>
+    public string NameOf(string name)
+    {
+        if (aliases is null || !aliases.TryGetValue(name, out var others) || Present(name)) return name;
+        return others.FirstOrDefault(Present) ?? name;
+    }
+
+    public void Fail(string name, string message)
+    {
+        // An aliased field's conflict (CheckAliases) is the first thing to fix: later checks don't hide it.
+        if (aliases is not null && errors.ContainsKey(prefix + NameOf(name))) return;
+        errors[prefix + NameOf(name)] = [message];
+    }
+
+    /// <summary>A field given under two of its names with different values: which one was meant is unknown, so both are named.</summary>
+    public void CheckAliases()
+    {
+        foreach (var (name, others) in aliases ?? new Dictionary<string, string[]>())
+        {
+            var given = new[] { name }.Concat(others).Where(Present).ToList();
+            if (given.Count < 2 || given.Skip(1).All(n => JsonElement.DeepEquals(Given(n), Given(given[0])))) continue;
+            foreach (var n in given)
+            {
+                errors[prefix + n] = [$"conflicts with {string.Join(" and ", given.Where(o => o != n))}: they name the same field ({name}); give one of them, or the same value"];
+            }
+        }
+    }
+
+    private JsonElement Given(string name) => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) ? v : default;
+
+    private bool Present(string name) => Given(name).ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
 
     public string? Text(string name, bool required = false, int maxLength = 256)
     {
