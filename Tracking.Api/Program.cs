@@ -26,6 +26,7 @@ app.MapLinkingApi();
 app.MapSettingsApi();
 app.MapCampaignsApi();
 app.MapAttributionApi();
+app.MapAttributionReadsApi();
 app.MapCampaignStatsApi();
 
 app.Run();
