@@ -165,7 +165,7 @@ public sealed class AttributionClientTests(Hosts hosts)
         (string Json, string Field)[] cases =
         [
             ("""{"id": "e-1", "campaña_id": "cmp-123", "influencer_id": "inf-001", "usuario_id": "usr-101"}""", "event_type"),
-            ("""{"id": "e-2", "campaña_id": "cmp-123", "influencer_id": "inf-001", "tipo_evento": ""}""", "event_type"),
+            ("""{"id": "e-2", "campaña_id": "cmp-123", "influencer_id": "inf-001", "tipo_evento": ""}""", "tipo_evento"),
             ("""{"id": "e-3", "campaña_id": "cmp-123", "influencer_id": "inf-001", "tipo_evento": "VISTA"}""", "tipo_evento"),
             ("""{"id": "e-4", "campaña_id": "cmp-123", "influencer_id": "inf-001", "event_type": null}""", "event_type"),
         ];
