@@ -59,7 +59,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     private (int Weight, Generator Make)[] Endpoints => [
         (20, Events), (12, MetaDelivery), (3, MetaVerification), (12, Collect), (8, Identify), (12, CrmWebhook),
-        (9, Impression), (10, Conversion), (4, Refund), (4, SignIn), (3, LeadRead), (3, Script)];
+        (9, Impression), (10, Conversion), (4, Refund), (4, SignIn), (3, LeadRead), (3, Script),
+        (5, ImpressionAliased), (5, ConversionAliased)];
 
     public FuzzRequest Make(int n)
     {
@@ -298,7 +299,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var fields = new[]
         {
             Field.Id("id", required: true), Field.Guid("campaign_id", required: true, unknownBreaks: true), Field.Guid("influencer_id", required: true, unknownBreaks: true),
-            Field.Enum("event_type", required: false, "view", "clicks"), Field.Text("user_id", 128, required: false),
+            Field.Enum("event_type", required: true, "view", "clicks"), Field.Text("user_id", 128, required: false),
             Field.Text("user_agent", 512, required: false), Field.Text("ip_address", 64, required: false), Field.Text("referrer", 2048, required: false),
             Field.Timestamp("timestamp"),
         };
@@ -322,6 +323,48 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         };
         return JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []);
     }
+
+    // Attribution clients' Spanish names (Tracking.Api's AttributionAliases), as those clients send them.
+    private FuzzRequest ImpressionAliased(Random r, int n)
+    {
+        var body = new JsonObject
+        {
+            ["id"] = "imp-" + r.Next(), ["campaña_id"] = world.CampaignId.ToString(), ["influencer_id"] = world.InfluencerId.ToString(),
+            ["usuario_id"] = "usr-" + r.Next(), ["tipo_evento"] = r.Next(2) == 0 ? "IMPRESION" : "CLICK", ["user_agent"] = "Mozilla/5.0",
+            ["ip_address"] = "203.0.113.7", ["referrer"] = "https://instagram.com/", ["timestamp"] = DateTimeOffset.UtcNow.ToString("O"),
+        };
+        var fields = new[]
+        {
+            Field.Id("id", required: true), CampaignReference("campaña_id", r), Field.Guid("influencer_id", required: true, unknownBreaks: true),
+            Field.Enum("tipo_evento", required: true, "VISTA", "impresiones", "clicks"), Field.Text("usuario_id", 128, required: false),
+            Field.Conflicting("campaign_id", r => FuzzBodies.RandomGuid(r).ToString()), Field.Conflicting("event_type", r => r.Next(2) == 0 ? "impression" : "click"),
+            Field.Conflicting("user_id", r => "other-" + r.Next()), Field.Timestamp("timestamp"),
+        };
+        return JsonRequest(r, n, "tracking", "/api/tracking/impressions", body, fields, maxBytes: 16 * 1024, []);
+    }
+
+    private FuzzRequest ConversionAliased(Random r, int n)
+    {
+        var body = new JsonObject
+        {
+            ["id"] = "conv-" + r.Next(), ["campaña_id"] = world.CampaignId.ToString(), ["influencer_id"] = world.InfluencerId.ToString(),
+            ["usuario_id"] = "usr-" + r.Next(), ["tipo_conversion"] = "VENTA", ["valor"] = 150000.0, ["moneda"] = world.Currency,
+            ["timestamp"] = DateTimeOffset.UtcNow.ToString("O"),
+        };
+        var fields = new[]
+        {
+            Field.Id("id", required: true), CampaignReference("campaña_id", r), Field.Guid("influencer_id", required: true, unknownBreaks: true),
+            Field.Text("tipo_conversion", 64, required: true), Field.Decimal("valor"),
+            Field.Enum("moneda", required: true, world.Currency == "USD" ? "EUR" : "USD", "US", "USDX", "12A"),
+            Field.Conflicting("value", r => r.Next(1, 1000) + 0.5), Field.Conflicting("currency", _ => world.Currency == "USD" ? "EUR" : "USD"),
+            Field.Conflicting("conversion_type", r => "OTRA-" + r.Next()), Field.Timestamp("timestamp"),
+        };
+        return JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []);
+    }
+
+    /// <summary>A campaign named by UUID or external key: a malformed one, or a key no campaign has.</summary>
+    private static Field CampaignReference(string path, Random r) =>
+        Field.Text(path, 64, required: true, invalid: ["has space", "slash/ed", "-leading", "emoji😀"], unknown: () => "cmp-no-such-" + r.Next());
 
     private FuzzRequest Refund(Random r, int n)
     {

@@ -127,6 +127,9 @@ public sealed class Field
         r => Set(JsonNode.Parse(new[] { "0", "-5", "1.5", "1e300", "9223372036854775807", "253402300800000", "-9223372036854775808" }[r.Next(7)]), "out of range"),
     ]);
 
+    /// <summary>Our name of an aliased field, set beside the alias the body uses, to another value: refused naming both.</summary>
+    public static Field Conflicting(string path, Func<Random, JsonNode> other) => new(path, [r => Set(other(r), "beside its alias, different")]);
+
     /// <summary>A required checkbox that must be checked.</summary>
     public static Field Checked(string path) => new(path,
     [
