@@ -35,6 +35,12 @@ public interface ITrackingApi
     [Post("/api/tracking/campaigns")]
     Task<IApiResponse<Campaign>> CreateCampaignAsync([Body] CampaignRequest request, CancellationToken ct = default);
 
+    [Put("/api/tracking/campaigns/{id}/external-key")]
+    Task<IApiResponse<Campaign>> SetCampaignKeyAsync(Guid id, [Body] ExternalKeyRequest request, CancellationToken ct = default);
+
+    [Put("/api/tracking/influencers/{id}/external-key")]
+    Task<IApiResponse<Influencer>> SetInfluencerKeyAsync(Guid id, [Body] ExternalKeyRequest request, CancellationToken ct = default);
+
     [Get("/api/tracking/influencers")]
     Task<PagedList<Influencer>> InfluencersAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 
@@ -85,16 +91,21 @@ public static class CampaignStatuses
 }
 
 public sealed record Campaign(
-    Guid Id, string Name, string? Product, string? Brand, Money Budget, DateTime? StartsAt, DateTime? EndsAt, string Status, int RefundWindowSeconds, DateTime CreatedAt);
+    Guid Id, string Name, string? Product, string? Brand, Money Budget, DateTime? StartsAt, DateTime? EndsAt, string Status, int RefundWindowSeconds, DateTime CreatedAt,
+    string? ExternalKey = null);
 
 public sealed record MoneyInput(decimal? Amount, string? Currency);
 
 public sealed record CampaignRequest(
-    string? Name, string? Product, string? Brand, MoneyInput? Budget, DateTime? StartsAt, DateTime? EndsAt, string? Status, int? RefundWindowSeconds);
+    string? Name, string? Product, string? Brand, MoneyInput? Budget, DateTime? StartsAt, DateTime? EndsAt, string? Status, int? RefundWindowSeconds,
+    string? ExternalKey = null);
 
-public sealed record Influencer(Guid Id, string Name, string? Handle, DateTime CreatedAt);
+public sealed record Influencer(Guid Id, string Name, string? Handle, DateTime CreatedAt, string? ExternalKey = null);
 
-public sealed record InfluencerRequest(string? Name, string? Handle);
+public sealed record InfluencerRequest(string? Name, string? Handle, string? ExternalKey = null);
+
+/// <summary>The key attribution clients already name a campaign or influencer by (cmp-123); null clears it.</summary>
+public sealed record ExternalKeyRequest(string? ExternalKey);
 
 public static class RuleKinds
 {

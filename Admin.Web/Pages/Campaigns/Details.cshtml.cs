@@ -28,6 +28,7 @@ public sealed class DetailsModel(ITrackingApi tracking, IMessagingApi messaging)
     [BindProperty] public Guid? RuleInfluencerId { get; set; }
     [BindProperty] public string RuleKind { get; set; } = "per_conversion_percent";
     [BindProperty] public string? RuleValue { get; set; }
+    [BindProperty] public string? ExternalKey { get; set; }
     public Dictionary<string, string[]> Errors { get; private set; } = [];
 
     public string[] ErrorsFor(string field) => Errors.TryGetValue(field, out var e) ? e : [];
@@ -62,6 +63,21 @@ public sealed class DetailsModel(ITrackingApi tracking, IMessagingApi messaging)
             }
             Errors = ApiProblem.FieldErrors(response.Error);
         }
+        await LoadAsync(ct);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostExternalKeyAsync(CancellationToken ct)
+    {
+        if (!User.CanEdit()) return Forbid();
+        var key = string.IsNullOrWhiteSpace(ExternalKey) ? null : ExternalKey.Trim();
+        var response = await tracking.SetCampaignKeyAsync(Id, new ExternalKeyRequest(key), ct);
+        if (response.IsSuccessStatusCode)
+        {
+            TempData["Notice"] = key is null ? "External key cleared." : $"External key set to {key}.";
+            return RedirectToPage(new { id = Id });
+        }
+        Errors = ApiProblem.FieldErrors(response.Error);
         await LoadAsync(ct);
         return Page();
     }

@@ -52,6 +52,7 @@ public sealed class CampaignForm
     public DateTime? StartsAt { get; set; }
     public DateTime? EndsAt { get; set; }
     public int RefundWindowDays { get; set; } = 30;
+    public string? ExternalKey { get; set; }
 
     public (CampaignRequest? Request, Dictionary<string, string[]> Errors) ToRequest()
     {
@@ -62,7 +63,7 @@ public sealed class CampaignForm
         if (RefundWindowDays is < 0 or > 365) errors["refund_window_seconds"] = ["must be between 0 and 365 days"];
         if (errors.Count > 0) return (null, errors);
         return (new CampaignRequest(Name?.Trim(), Blank(Product), Blank(Brand), new MoneyInput(amount, Currency?.Trim().ToUpperInvariant()),
-            AsUtc(StartsAt), AsUtc(EndsAt), Status, RefundWindowDays * 86_400), errors);
+            AsUtc(StartsAt), AsUtc(EndsAt), Status, RefundWindowDays * 86_400, Blank(ExternalKey)), errors);
     }
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();

@@ -17,6 +17,10 @@ public sealed class InfluencerModel(ITrackingApi tracking) : PageModel
     public PagedList<Conversion> Conversions { get; private set; } = new([], 1, Size, 0);
     public Influencer? Influencer { get; private set; }
     public IReadOnlyDictionary<Guid, string> CampaignNames { get; private set; } = new Dictionary<Guid, string>();
+    [BindProperty] public string? ExternalKey { get; set; }
+    public Dictionary<string, string[]> Errors { get; private set; } = [];
+
+    public string[] ErrorsFor(string field) => Errors.TryGetValue(field, out var e) ? e : [];
 
     public string Name => Influencer?.Name ?? Id.ToString();
 
@@ -25,7 +29,24 @@ public sealed class InfluencerModel(ITrackingApi tracking) : PageModel
     public Pager PagerFor(string key, int page, int pages, long total) => new(page, pages, total,
         p => Url.Page("Influencer", new Dictionary<string, object?> { ["id"] = Id, ["sp"] = StatsPage, ["cp"] = ConversionsPage, [key] = p })!);
 
-    public async Task OnGetAsync(CancellationToken ct)
+    public async Task OnGetAsync(CancellationToken ct) => await LoadAsync(ct);
+
+    public async Task<IActionResult> OnPostExternalKeyAsync(CancellationToken ct)
+    {
+        if (!User.CanEdit()) return Forbid();
+        var key = string.IsNullOrWhiteSpace(ExternalKey) ? null : ExternalKey.Trim();
+        var response = await tracking.SetInfluencerKeyAsync(Id, new ExternalKeyRequest(key), ct);
+        if (response.IsSuccessStatusCode)
+        {
+            TempData["Notice"] = key is null ? "External key cleared." : $"External key set to {key}.";
+            return RedirectToPage(new { id = Id });
+        }
+        Errors = ApiProblem.FieldErrors(response.Error);
+        await LoadAsync(ct);
+        return Page();
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
     {
         var stats = tracking.InfluencerStatsAsync(Id, Math.Max(1, StatsPage), Size, ct);
         var conversions = tracking.InfluencerConversionsAsync(Id, Math.Max(1, ConversionsPage), Size, ct);

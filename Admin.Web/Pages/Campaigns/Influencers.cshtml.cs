@@ -12,6 +12,7 @@ public sealed class InfluencersModel(ITrackingApi tracking) : PageModel
     public PagedList<Influencer> Influencers { get; private set; } = new([], 1, 25, 0);
     [BindProperty] public string? Name { get; set; }
     [BindProperty] public string? Handle { get; set; }
+    [BindProperty] public string? ExternalKey { get; set; }
     public string[] Errors { get; private set; } = [];
 
     public Pager Pager => new(Influencers.Page, Influencers.Pages, Influencers.Total, p => Url.Page("Influencers", new { p })!);
@@ -21,7 +22,8 @@ public sealed class InfluencersModel(ITrackingApi tracking) : PageModel
     public async Task<IActionResult> OnPostCreateAsync(CancellationToken ct)
     {
         if (!User.CanEdit()) return Forbid();
-        var response = await tracking.CreateInfluencerAsync(new InfluencerRequest(Name?.Trim(), string.IsNullOrWhiteSpace(Handle) ? null : Handle.Trim()), ct);
+        var response = await tracking.CreateInfluencerAsync(new InfluencerRequest(Name?.Trim(), string.IsNullOrWhiteSpace(Handle) ? null : Handle.Trim(),
+            string.IsNullOrWhiteSpace(ExternalKey) ? null : ExternalKey.Trim()), ct);
         if (response.IsSuccessStatusCode)
         {
             TempData["Notice"] = $"Influencer {response.Content!.Name} added.";
