@@ -75,6 +75,45 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
     });
 
     [Fact]
+    public Task An_editor_gives_a_campaign_and_an_influencer_the_external_keys_attribution_clients_use() => _panel.Explained(async page =>
+    {
+        await Panel.SignInAsync(page, await _panel.MemberAsync("editor"), Panel.MemberPassword);
+        var tag = Guid.NewGuid().ToString("N")[..8];
+
+        await page.GotoAsync("/Campaigns/Influencers");
+        await page.GetByLabel("Name").FillAsync("Inés " + tag);
+        await page.GetByLabel("External key (optional)").FillAsync("inf-" + tag);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add influencer" }).ClickAsync();
+        var influencerRow = page.Locator("tr[data-influencer]").Filter(new() { HasText = "Inés " + tag });
+        await Assertions.Expect(influencerRow).ToContainTextAsync("inf-" + tag);
+        var influencer = await influencerRow.GetAttributeAsync("data-influencer");
+
+        await page.GotoAsync("/Campaigns");
+        await page.GetByLabel("Name").FillAsync("Lanzamiento " + tag);
+        await page.GetByLabel("Budget").FillAsync("1000000.00");
+        await page.GetByLabel("Currency (ISO 4217)").FillAsync("COP");
+        await page.GetByLabel("External key (optional)").FillAsync("cmp-" + tag);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create campaign" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#campaign-external-key")).ToHaveTextAsync("cmp-" + tag);
+        var campaign = await page.Locator("#campaign-id").TextContentAsync();
+
+        // A malformed key is refused at its field by the API's rule; a good one replaces the old.
+        await page.Locator("#external-key-form").GetByLabel("External key").FillAsync("has space");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save external key" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#external-key-form .field-errors")).ToContainTextAsync("letters, digits");
+        await page.Locator("#external-key-form").GetByLabel("External key").FillAsync("cmp2-" + tag);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save external key" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#campaign-external-key")).ToHaveTextAsync("cmp2-" + tag);
+        await Browser.ScreenshotAsync(page, "campaign-external-key");
+
+        // The API now finds both by those keys.
+        var (tracking, _) = await _panel.ApiAsync("tracking-api");
+        using var __ = tracking;
+        Assert.Equal(campaign, (await tracking.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/cmp2-{tag}")).GetProperty("id").GetString());
+        Assert.Equal(influencer, (await tracking.GetFromJsonAsync<JsonElement>($"/api/tracking/influencers/inf-{tag}")).GetProperty("id").GetString());
+    });
+
+    [Fact]
     public Task An_editor_creates_a_campaign_influencer_and_rule_and_sees_stats_and_commissions_after_a_conversion() => _panel.Explained(async page =>
     {
         await Panel.SignInAsync(page, await _panel.MemberAsync("editor"), Panel.MemberPassword);
