@@ -18,6 +18,13 @@ public static class AttributionAliases
         ["currency"] = ["moneda"],
     };
 
+    /// <summary>The fields of each endpoint that have aliases: an alias of a field the endpoint does not read is an unknown field there, ignored.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Impression = Only("campaign_id", "user_id", "event_type");
+
+    public static readonly IReadOnlyDictionary<string, string[]> Conversion = Only("campaign_id", "user_id", "conversion_type", "value", "currency");
+
+    private static Dictionary<string, string[]> Only(params string[] names) => names.ToDictionary(n => n, n => Fields[n]);
+
     /// <summary>event_type values, case-insensitive: ours and the aliases clients send.</summary>
     public static readonly IReadOnlyDictionary<string, string> EventTypes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {

@@ -57,7 +57,7 @@ public static class AttributionApi
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null) return metrics.Refused("impression", problem);
         var errors = new Dictionary<string, string[]>();
-        var f = new FieldReader(root, "", errors, AttributionAliases.Fields);
+        var f = new FieldReader(root, "", errors, AttributionAliases.Impression);
         f.CheckAliases();
         var id = f.Id("id", required: true);
         var campaignRef = Reference(f, "campaign_id", required: true);
@@ -130,7 +130,7 @@ public static class AttributionApi
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null) return metrics.Refused("conversion", problem);
         var errors = new Dictionary<string, string[]>();
-        var f = new FieldReader(root, "", errors, AttributionAliases.Fields);
+        var f = new FieldReader(root, "", errors, AttributionAliases.Conversion);
         f.CheckAliases();
         var id = f.Id("id", required: true);
         var campaignRef = Reference(f, "campaign_id");
@@ -309,25 +309,28 @@ public static class AttributionApi
         }
         var outcome = await messages.InOutboxTransactionAsync<AttributionOutcome?>(dataSource, async transaction =>
         {
+            // {id}: the client's id, else our record_id.
             var row = await transaction.Connection!.QuerySingleOrDefaultAsync<ConversionState>("""
-                SELECT campaign_id, influencer_id, refunded_at IS NOT NULL AS refunded FROM tracking.conversions WHERE workspace_id = @workspace AND id = @id FOR UPDATE
-                """, new { workspace, id }, transaction);
+                SELECT id, campaign_id, influencer_id, refunded_at IS NOT NULL AS refunded FROM tracking.conversions
+                WHERE workspace_id = @workspace AND (id = @id OR record_id = @recordId) ORDER BY id = @id DESC LIMIT 1 FOR UPDATE
+                """, new { workspace, id, recordId = Guid.TryParse(id, out var r) ? r : (Guid?)null }, transaction);
             if (row is not { } conversion) return null;
+            var clientId = conversion.Id;
             if (!conversion.Refunded)
             {
                 var now = DateTime.UtcNow;
                 await transaction.Connection!.ExecuteAsync(
-                    "UPDATE tracking.conversions SET refunded_at = @now WHERE workspace_id = @workspace AND id = @id", new { workspace, id, now }, transaction);
-                await messages.PublishAsync(new ConversionRefunded(workspace, id, conversion.CampaignId, new DateTimeOffset(now)));
+                    "UPDATE tracking.conversions SET refunded_at = @now WHERE workspace_id = @workspace AND id = @clientId", new { workspace, clientId, now }, transaction);
+                await messages.PublishAsync(new ConversionRefunded(workspace, clientId, conversion.CampaignId, new DateTimeOffset(now)));
             }
-            return new AttributionOutcome(id, !conversion.Refunded, conversion.CampaignId, conversion.InfluencerId);
+            return new AttributionOutcome(clientId, !conversion.Refunded, conversion.CampaignId, conversion.InfluencerId);
         }, cancellationToken);
         return outcome is null ? TypedResults.NotFound() : TypedResults.Ok(outcome);
     }
 
     private sealed record SessionCampaign(Guid CampaignId, Guid InfluencerId);
 
-    private sealed record ConversionState(Guid CampaignId, Guid InfluencerId, bool Refunded);
+    private sealed record ConversionState(string Id, Guid CampaignId, Guid InfluencerId, bool Refunded);
 
     private sealed record RuleRow(Guid Id, string Kind, decimal? Amount, decimal? Percent);
 

@@ -327,5 +327,12 @@ public sealed class AttributionClientTests(Hosts hosts)
             return page.GetProperty("total").GetInt64() >= 1 ? (JsonElement?)page : null;
         }, TimeSpan.FromSeconds(30), "the conversion's commission");
         Assert.Equal(1, commissions!.Value.GetProperty("total").GetInt64());
+
+        // A refund names the conversion by either id too.
+        var refund = await tracked.Attribution.PostAsync($"/api/tracking/conversions/{bodies[0].GetProperty("record_id").GetGuid()}/refund", null, Cancel);
+        Assert.Equal(HttpStatusCode.OK, refund.StatusCode);
+        Assert.Equal("conv-9", (await TrackedWorkspace.BodyAsync(refund)).GetProperty("id").GetString());
+        Assert.Equal(1, await hosts.Servers.CountAsync(
+            "SELECT count(*) FROM tracking.conversions WHERE workspace_id = @Id AND id = 'conv-9' AND refunded_at IS NOT NULL", new { tracked.Id }));
     }
 }
