@@ -103,6 +103,7 @@ public static class InboundRoutes
             ), waiting AS (
                 SELECT r.id, r.step, r.flow_id, v.definition->'nodes'->r.current_node->>'pattern' AS pattern,
                        r.context->'interactive'->'choices' AS choices,
+                       -- FlowDefinition.TriggerInterruptsWait: anything but an explicit false means true.
                        v.definition->'trigger_interrupts_wait' IS DISTINCT FROM 'false'::jsonb AS interruptible
                 FROM messaging.flow_runs r JOIN messaging.flow_versions v ON v.flow_id = r.flow_id AND v.version = r.flow_version
                 WHERE r.contact_id = @contact AND r.status = 'waiting' AND r.wait_kind = 'reply' AND EXISTS (SELECT 1 FROM inbound)

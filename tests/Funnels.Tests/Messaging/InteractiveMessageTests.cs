@@ -102,6 +102,20 @@ public sealed class InteractiveMessageTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task A_tapped_list_row_starts_the_flow_whose_trigger_phrase_is_its_id()
+    {
+        var kit = await WhatsAppKit.CreateAsync(hosts);
+        var flow = await kit.FlowAsync("plan_pro", """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "You picked {{trigger.text}} ({{trigger.payload}})"}}}""");
+        var waId = WhatsAppKit.NewWaId();
+
+        await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Replying(WhatsAppKit.ListReply("plan_pro", "Pro plan", "All features"), WhatsAppKit.NewWamid()))));
+
+        var run = await kit.RunAsync(flow, waId, "completed");
+        await hosts.Servers.SendsOfRunHandledAsync(run);
+        Assert.Equal("You picked Pro plan (plan_pro)", Assert.Single(kit.SentTo(waId)).Text);
+    }
+
+    [Fact]
     public async Task Interactive_nodes_breaking_Metas_limits_are_refused_naming_the_node_and_field_and_nothing_is_saved()
     {
         var kit = await WhatsAppKit.CreateAsync(hosts);
