@@ -13,6 +13,15 @@ public sealed class FlowDefinition
     public required string Start { get; init; }
     public required IReadOnlyDictionary<string, JsonObject> Nodes { get; init; }
 
+    /// <summary>
+    /// <c>trigger_interrupts_wait</c> (default true): while a run of this flow waits for a reply, may a
+    /// message matching another active flow's trigger cancel it and start that flow? False: the
+    /// message is this run's reply. See <see cref="WhatsApp.InboundRoutes"/>.
+    /// </summary>
+    public bool TriggerInterruptsWait { get; init; } = true;
+
+    public const string TriggerInterruptsWaitField = "trigger_interrupts_wait";
+
     public static FlowDefinition Parse(string json)
     {
         var root = JsonNode.Parse(json)!.AsObject();
@@ -20,6 +29,7 @@ public sealed class FlowDefinition
         {
             Start = root["start"]!.GetValue<string>(),
             Nodes = root["nodes"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.AsObject()),
+            TriggerInterruptsWait = root[TriggerInterruptsWaitField] is not JsonValue v || v.GetValueKind() != JsonValueKind.False,
         };
     }
 }
@@ -30,6 +40,7 @@ public static class NodeTypes
     public const string SendText = "send_text";
     public const string SendTemplate = "send_template";
     public const string SendMedia = "send_media";
+    public const string SendInteractive = "send_interactive";
     public const string SetAttribute = "set_attribute";
     public const string Webhook = "webhook";
     public const string Wait = "wait";
@@ -39,7 +50,7 @@ public static class NodeTypes
     public const string End = "end";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(
-        [Intent, SendText, SendTemplate, SendMedia, SetAttribute, Webhook, Wait, Delay, WaitForReply, Condition, End]);
+        [Intent, SendText, SendTemplate, SendMedia, SendInteractive, SetAttribute, Webhook, Wait, Delay, WaitForReply, Condition, End]);
 
     public static readonly IReadOnlySet<string> MediaTypes = new HashSet<string>(["image", "video", "audio", "document", "sticker"]);
 

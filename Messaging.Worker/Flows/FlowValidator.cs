@@ -115,6 +115,8 @@ public static class FlowValidator
             return;
         }
         var ids = nodes.EnumerateObject().Select(p => p.Name).ToHashSet();
+        if (definition.TryGetProperty(FlowDefinition.TriggerInterruptsWaitField, out var interrupts) && interrupts.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            errors[$"definition.{FlowDefinition.TriggerInterruptsWaitField}"] = ["must be true (another flow's trigger cancels a run of this flow waiting for a reply) or false (it is the run's reply)"];
         var start = Str(definition, "start");
         if (start is null || !ids.Contains(start)) errors["definition.start"] = ["must name a node in definition.nodes"];
 
@@ -192,6 +194,9 @@ public static class FlowValidator
                         errors[$"{path}.media_type"] = [$"must be one of {string.Join(", ", NodeTypes.MediaTypes)}"];
                     if (!Uri.TryCreate(Str(node, "url"), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
                         errors[$"{path}.url"] = ["must be an absolute http or https URL"];
+                    break;
+                case NodeTypes.SendInteractive:
+                    InteractiveNode.Validate(node, path, errors);
                     break;
                 case NodeTypes.SetAttribute:
                     Required("key");

@@ -6,7 +6,8 @@ namespace Funnels.Messaging.Runs;
 
 /// <summary>
 /// A run's context JSON: <c>contact</c> (name, phone, wa_id), <c>attributes</c>, <c>trigger</c>
-/// (what started it), <c>reply</c> (the last reply), <c>webhooks</c> (responses by node id).
+/// (what started it), <c>reply</c> (the last reply), <c>webhooks</c> (responses by node id),
+/// <c>interactive</c> (the node and choices of the last interactive message sent).
 /// Text interpolates <c>{{dotted.path}}</c> from it; conditions read the same paths.
 /// </summary>
 public static partial class FlowContext

@@ -165,9 +165,14 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
         var next = node.Str("next");
         switch (node.TypeOf())
         {
-            case NodeTypes.SendText or NodeTypes.SendTemplate or NodeTypes.SendMedia:
+            case NodeTypes.SendText or NodeTypes.SendTemplate or NodeTypes.SendMedia or NodeTypes.SendInteractive:
             {
                 var body = GraphMessages.Build(node, run.WaId, context);
+                if (node.TypeOf() == NodeTypes.SendInteractive)
+                {
+                    // What the contact may tap from now on: such a reply is this run's, whatever other flows' triggers say (WhatsApp/InboundRoutes).
+                    context["interactive"] = new JsonObject { ["node"] = nodeId, ["choices"] = InteractiveNode.Choices(node) };
+                }
                 var outboundId = Guid.CreateVersion7();
                 writes.Outbound.Add((outboundId, run.Step, node.TypeOf(), body.ToJsonString()));
                 // A run's messages reach the contact in step order: while an earlier send of the run is
@@ -228,13 +233,15 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
             case NodeTypes.Intent:
             {
                 var map = node["map"]!.AsObject().ToList();
+                // A tapped button or list row also matches by its id (reply.payload): a keyword equal to the whole id.
+                var payload = context["reply"] is not null ? FlowContext.Text(context, "reply.payload") : FlowContext.Text(context, "trigger.payload");
                 var normalized = await Phrases.NormalizeAsync(transaction.Connection!, transaction,
-                    [FlowContext.Text(context, "reply.text") ?? FlowContext.Text(context, "trigger.text") ?? "", .. map.Select(k => k.Key)]);
+                    [FlowContext.Text(context, "reply.text") ?? FlowContext.Text(context, "trigger.text") ?? "", payload ?? "", .. map.Select(k => k.Key)]);
                 var padded = $" {normalized[0]} ";
                 for (var i = 0; i < map.Count; i++)
                 {
-                    var word = normalized[i + 1];
-                    if (word.Length > 0 && padded.Contains($" {word} ", StringComparison.Ordinal))
+                    var word = normalized[i + 2];
+                    if (word.Length > 0 && (word == normalized[1] || padded.Contains($" {word} ", StringComparison.Ordinal)))
                     {
                         return (map[i].Value!.GetValue<string>(), "matched", new JsonObject { ["keyword"] = map[i].Key });
                     }

@@ -14,6 +14,8 @@ public sealed class FlowMetrics
     private readonly Counter<long> _steps;
     private readonly Counter<long> _sends;
     private readonly Histogram<double> _lateness;
+    private readonly Counter<long> _waitsInterrupted;
+    private readonly Counter<long> _triggersHeld;
     private readonly NpgsqlDataSource _dataSource;
     private long _pendingWaits;
     private DateTime _pendingReadAt = DateTime.MinValue;
@@ -28,6 +30,8 @@ public sealed class FlowMetrics
         _steps = meter.CreateCounter<long>("funnels.flows.steps_executed", description: "Flow steps executed, by node type");
         _sends = meter.CreateCounter<long>("funnels.whatsapp.sends", description: "Graph API sends by outcome (sent, retrying, failed, rate_limited)");
         _lateness = meter.CreateHistogram<double>("funnels.flows.scheduling_lateness", unit: "s", description: "From a wait's due time to when it ran");
+        _waitsInterrupted = meter.CreateCounter<long>("funnels.flows.waits_interrupted", description: "Runs waiting for a reply cancelled because the message started another flow");
+        _triggersHeld = meter.CreateCounter<long>("funnels.flows.triggers_held_by_wait", description: "Messages matching another flow's trigger taken as a waiting run's reply (trigger_interrupts_wait false)");
         meter.CreateObservableGauge("funnels.flows.waits_pending", PendingWaits, description: "Runs waiting for a delay or a reply (all instances)");
     }
 
@@ -36,6 +40,8 @@ public sealed class FlowMetrics
     public void RunFailed() => _failed.Add(1);
     public void StepExecuted(string nodeType) => _steps.Add(1, new KeyValuePair<string, object?>("node_type", nodeType));
     public void Sent(string status) => _sends.Add(1, new KeyValuePair<string, object?>("status", status));
+    public void WaitInterrupted() => _waitsInterrupted.Add(1);
+    public void TriggerHeldByWait() => _triggersHeld.Add(1);
     public void WaitFinished(DateTimeOffset dueAt) => _lateness.Record(Math.Max(0, (DateTimeOffset.UtcNow - dueAt).TotalSeconds));
 
     // Read from the database (all instances' runs), at most every 10 s however often it is collected.

@@ -38,6 +38,10 @@ public static class GraphMessages
                 message["type"] = type;
                 message[type] = media;
                 break;
+            case NodeTypes.SendInteractive:
+                message["type"] = "interactive";
+                message["interactive"] = InteractiveMessages.Build(node, context);
+                break;
         }
         return message;
     }

@@ -11,8 +11,8 @@ namespace Funnels.Messaging.WhatsApp;
 
 /// <summary>
 /// Records a Meta delivery's messages and statuses per workspace, channel and contact, and routes
-/// each new message: to the run of that contact waiting for a reply, else to the flows whose
-/// trigger phrase it matches, whose runs start in the same transaction (<see cref="RunStarter"/>:
+/// each new message (<see cref="InboundRoutes"/>): to the run of that contact waiting for a reply,
+/// and/or to the flows whose trigger phrase it matches, whose runs start in the same transaction (<see cref="RunStarter"/>:
 /// a flow that fails to start takes the ExecuteTrigger path instead). One transaction for the
 /// delivery; every message is keyed by its wamid, so Meta's retries (new deliveries carrying the
 /// same messages) change nothing.
@@ -20,7 +20,7 @@ namespace Funnels.Messaging.WhatsApp;
 public static class WhatsAppWebhookReceivedHandler
 {
     public static async Task Handle(
-        WhatsAppWebhookReceived message, IMessageContext bus, NpgsqlDataSource dataSource, RunStarter starter, ILogger<InboundMessage> logger, CancellationToken cancellationToken)
+        WhatsAppWebhookReceived message, IMessageContext bus, NpgsqlDataSource dataSource, RunStarter starter, FlowMetrics metrics, ILogger<InboundMessage> logger, CancellationToken cancellationToken)
     {
         var (messages, statuses) = CloudApiPayload.Parse(message.Payload);
         var workspaces = message.Channels.ToDictionary(c => c.PhoneNumberId, c => c.WorkspaceId);
@@ -48,13 +48,9 @@ public static class WhatsAppWebhookReceivedHandler
                 }
                 var contact = await Contacts.UpsertAsync(transaction, workspace, inbound.WaId, inbound.Phone, inbound.ContactName);
                 var phrases = inbound.MatchCandidates().Select(c => normalized[c]).Distinct().ToArray();
-                var routes = await RecordAsync(transaction, workspace, contact, inbound, phrases);
-                if (routes.FirstOrDefault(r => r.Kind == "waiting") is { } waiting)
-                {
-                    var inboundId = routes.First(r => r.Kind == "inbound").Id;
-                    await bus.PublishAsync(new ReplyReceived(waiting.Id, waiting.Number!.Value, inboundId, inbound.Text, inbound.Payload));
-                }
-                triggers.AddRange(routes.Where(r => r.Kind == "trigger").Select(r => new QueuedTrigger(r.Id, r.FlowId!.Value, r.Number!.Value)));
+                if (await InboundRoutes.RouteAsync(transaction, workspace, contact, inbound, phrases, metrics, logger) is not { } route) continue;
+                if (route.Reply is { } reply) await bus.PublishAsync(reply);
+                triggers.AddRange(route.Triggers);
             }
             return await starter.StartInlineAsync(transaction, bus, triggers, cancellationToken);
         }, cancellationToken);
@@ -63,41 +59,6 @@ public static class WhatsAppWebhookReceivedHandler
             await started.FlushOutgoingMessagesAsync(); // after the commit, like the delivery's own messages
         }
     }
-
-    /// <summary>
-    /// In one statement: the message inserted by wamid (no row back: seen before, Meta delivered it
-    /// again, nothing more happens), the contact's run waiting for a reply, else a queued trigger
-    /// for each active flow whose phrase it matches.
-    /// </summary>
-    private static async Task<List<Route>> RecordAsync(NpgsqlTransaction transaction, Guid workspace, Guid contact, InboundMessage inbound, string[] phrases)
-    {
-        var input = JsonSerializer.Serialize(new { source = "whatsapp", text = inbound.Text, payload = inbound.Payload, wamid = inbound.Wamid, kind = inbound.Kind });
-        return (await transaction.Connection!.QueryAsync<Route>("""
-            WITH inbound AS (
-                INSERT INTO messaging.inbound_messages (id, workspace_id, phone_number_id, contact_id, wamid, kind, text, payload, raw, sent_at)
-                VALUES (@id, @workspace, @PhoneNumberId, @contact, @Wamid, @Kind, @Text, @Payload, @Raw::jsonb, @SentAt)
-                ON CONFLICT (workspace_id, wamid) DO NOTHING RETURNING id
-            ), waiting AS (
-                SELECT id, step FROM messaging.flow_runs
-                WHERE contact_id = @contact AND status = 'waiting' AND wait_kind = 'reply' AND EXISTS (SELECT 1 FROM inbound)
-                ORDER BY started_at DESC LIMIT 1
-            ), triggers AS (
-                INSERT INTO messaging.scheduled_triggers (id, workspace_id, flow_id, flow_version, contact_id, phone_number_id, source, source_key, input)
-                SELECT gen_random_uuid(), f.workspace_id, f.id, f.version, @contact, @PhoneNumberId, 'whatsapp', @Wamid || ':' || f.id, @input::jsonb
-                FROM messaging.flows f
-                WHERE f.workspace_id = @workspace AND f.status = 'active' AND EXISTS (SELECT 1 FROM inbound) AND NOT EXISTS (SELECT 1 FROM waiting)
-                  -- A flow bound to one of the workspace's numbers answers that number only; one without, any.
-                  AND (f.channel_phone_number_id IS NULL OR f.channel_phone_number_id = @PhoneNumberId)
-                  AND EXISTS (SELECT 1 FROM messaging.flow_triggers t WHERE t.flow_id = f.id AND t.kind = 'phrase' AND t.phrase = ANY (@phrases))
-                ON CONFLICT (source_key) DO NOTHING RETURNING id, flow_id, flow_version
-            )
-            SELECT 'inbound' AS kind, id, NULL::uuid AS flow_id, NULL::integer AS number FROM inbound
-            UNION ALL SELECT 'waiting', id, NULL, step FROM waiting
-            UNION ALL SELECT 'trigger', id, flow_id, flow_version FROM triggers
-            """, new { id = Guid.CreateVersion7(), workspace, contact, inbound.PhoneNumberId, inbound.Wamid, inbound.Kind, inbound.Text, inbound.Payload, inbound.Raw, inbound.SentAt, input, phrases }, transaction)).ToList();
-    }
-
-    private sealed record Route(string Kind, Guid Id, Guid? FlowId, int? Number);
 }
 
 /// <summary>Contacts are upserted by WhatsApp id, falling back to the phone (a contact first known from a lead).</summary>

@@ -65,6 +65,34 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
     });
 
     [Fact]
+    public Task An_editor_switches_trigger_interrupts_wait_with_the_checkbox_and_the_flow_page_says_which_way_it_is() => _panel.Explained(async page =>
+    {
+        var email = await _panel.MemberAsync("editor");
+        await Panel.SignInAsync(page, email, Panel.MemberPassword);
+        var name = "Checkout " + Guid.NewGuid().ToString("N")[..8];
+        await page.GotoAsync("/Flows/Create");
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.Locator("#triggers").FillAsync($$"""[ { "type": "phrase", "phrase": "pay {{name}}" } ]""");
+        var checkbox = page.Locator("input#trigger-interrupts-wait");
+        await Assertions.Expect(checkbox).ToBeCheckedAsync();
+        await checkbox.UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("p#trigger-interrupts-wait")).ToContainTextAsync("is taken as the run's reply");
+        await Assertions.Expect(page.Locator("#definition")).ToContainTextAsync("\"trigger_interrupts_wait\": false");
+
+        // The form shows the rule as the checkbox only, and turning it back on saves the default (the field left out).
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Assertions.Expect(checkbox).Not.ToBeCheckedAsync();
+        Assert.DoesNotContain("trigger_interrupts_wait", await page.Locator("textarea#definition").InputValueAsync());
+        await checkbox.CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator("p#trigger-interrupts-wait")).ToContainTextAsync("cancels the run and starts that flow");
+        await Assertions.Expect(page.Locator("#definition")).Not.ToContainTextAsync("trigger_interrupts_wait");
+    });
+
+    [Fact]
     public async Task A_viewer_sees_flows_but_cannot_create_or_change_them()
     {
         using var api = await AdminApiAsync();

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Funnels.Admin.Api;
 
 namespace Funnels.Admin.Pages.Flows;
@@ -31,6 +32,15 @@ public sealed class FlowForm
     public string? ChannelPhoneNumberId { get; set; }
     public string? Triggers { get; set; } = StarterTriggers;
     public string? Definition { get; set; } = StarterDefinition;
+
+    /// <summary>
+    /// The definition's <c>trigger_interrupts_wait</c>, edited as a checkbox (it wins over the same
+    /// field typed in the definition, which the form leaves out): may another flow's trigger cancel
+    /// a run of this flow that waits for a reply?
+    /// </summary>
+    public bool TriggerInterruptsWait { get; set; } = true;
+
+    public const string TriggerInterruptsWaitField = "trigger_interrupts_wait";
     public Dictionary<string, string[]> Errors { get; set; } = [];
 
     public static FlowForm From(Flow flow) => new()
@@ -39,8 +49,29 @@ public sealed class FlowForm
         Status = flow.Status,
         ChannelPhoneNumberId = flow.ChannelPhoneNumberId,
         Triggers = JsonSerializer.Serialize(flow.Triggers, Indented),
-        Definition = JsonSerializer.Serialize(flow.Definition, Indented),
+        Definition = JsonSerializer.Serialize(WithoutRule(flow.Definition), Indented),
+        TriggerInterruptsWait = InterruptsWait(flow.Definition),
     };
+
+    /// <summary>Whether a definition lets other flows' triggers interrupt its waits (absent: yes).</summary>
+    public static bool InterruptsWait(JsonElement definition) =>
+        definition.ValueKind != JsonValueKind.Object || !definition.TryGetProperty(TriggerInterruptsWaitField, out var rule) || rule.ValueKind != JsonValueKind.False;
+
+    private static JsonNode? WithoutRule(JsonElement definition)
+    {
+        var node = JsonNode.Parse(definition.GetRawText());
+        (node as JsonObject)?.Remove(TriggerInterruptsWaitField);
+        return node;
+    }
+
+    /// <summary>The typed definition with the checkbox's rule: written only when off, absent meaning the default (on).</summary>
+    private JsonElement WithRule(JsonElement definition)
+    {
+        if (JsonNode.Parse(definition.GetRawText()) is not JsonObject node) return definition; // the API names what is wrong with it
+        node.Remove(TriggerInterruptsWaitField);
+        if (!TriggerInterruptsWait) node[TriggerInterruptsWaitField] = false;
+        return JsonSerializer.SerializeToElement(node);
+    }
 
     /// <summary>The request, or null with errors on the JSON fields that do not parse at all.</summary>
     public FlowRequest? ToRequest()
@@ -48,7 +79,7 @@ public sealed class FlowForm
         var triggers = Parse("triggers", string.IsNullOrWhiteSpace(Triggers) ? "[]" : Triggers);
         var definition = Parse("definition", Definition ?? "");
         return triggers is { } t && definition is { } d
-            ? new FlowRequest(Name ?? "", Status ?? "draft", string.IsNullOrWhiteSpace(ChannelPhoneNumberId) ? null : ChannelPhoneNumberId.Trim(), t, d)
+            ? new FlowRequest(Name ?? "", Status ?? "draft", string.IsNullOrWhiteSpace(ChannelPhoneNumberId) ? null : ChannelPhoneNumberId.Trim(), t, WithRule(d))
             : null;
     }
 

@@ -118,6 +118,17 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
     public static JsonObject ButtonReply(string id, string title) =>
         new() { ["type"] = "interactive", ["interactive"] = new JsonObject { ["type"] = "button_reply", ["button_reply"] = new JsonObject { ["id"] = id, ["title"] = title } } };
 
+    /// <summary>A tapped row of a list message, as Meta delivers it (<c>interactive.list_reply</c>).</summary>
+    public static JsonObject ListReply(string id, string title, string description) =>
+        new() { ["type"] = "interactive", ["interactive"] = new JsonObject { ["type"] = "list_reply", ["list_reply"] = new JsonObject { ["id"] = id, ["title"] = title, ["description"] = description } } };
+
+    /// <summary>The message as a reply to one the business sent (Meta's <c>context</c>: the business number and the replied-to wamid), as taps always are.</summary>
+    public static JsonObject Replying(JsonObject message, string wamid)
+    {
+        message["context"] = new JsonObject { ["from"] = "15550100", ["id"] = wamid };
+        return message;
+    }
+
     public static JsonObject QuickReply(string text, string payload) =>
         new() { ["type"] = "button", ["button"] = new JsonObject { ["text"] = text, ["payload"] = payload } };
 
