@@ -18,7 +18,9 @@ namespace Funnels.Runtime.WhatsApp;
 /// deliveries for it are routed there, and deliveries for unclaimed numbers are kept but ignored.
 /// Claiming needs proof: the number's own Graph API access token, which the Graph API must accept
 /// for that id (it is then stored encrypted and sends from the number use it), or an operator
-/// (owner of the operator workspace) claiming it, with or without a token. Messaging.Worker learns
+/// (owner of the operator workspace) claiming it, with or without a token. A number of another
+/// Meta app than the installation's also carries that app's secret and verify token (encrypted,
+/// never shown; MetaWebhookApi checks its deliveries with them). Messaging.Worker learns
 /// every claim and release (WhatsAppChannelClaimed / WhatsAppChannelReleased, through the outbox).
 /// </summary>
 public static class ChannelsApi

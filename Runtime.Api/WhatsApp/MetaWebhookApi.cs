@@ -69,8 +69,8 @@ public static class MetaWebhookApi
         }
 
         // The still-unverified body names the numbers only to choose whose app secret signs it; nothing else is read before the check.
-        using var document = TryParse(body);
-        var phoneNumberIds = document?.RootElement is { ValueKind: JsonValueKind.Object } root ? PhoneNumberIdsOf(root) : [];
+        var (document, phoneNumberIds) = ReadUnverified(body);
+        using var _ = document;
         IReadOnlyDictionary<string, string?> own;
         try
         {
@@ -136,15 +136,20 @@ public static class MetaWebhookApi
         return TypedResults.Ok();
     }
 
-    private static JsonDocument? TryParse(byte[] body)
+    /// <summary>The body as JSON (null when it is not) and the phone-number ids it names.</summary>
+    private static (JsonDocument? Document, string[] PhoneNumberIds) ReadUnverified(byte[] body)
     {
+        JsonDocument? document = null;
         try
         {
-            return JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body);
+            return (document, document.RootElement.ValueKind == JsonValueKind.Object ? PhoneNumberIdsOf(document.RootElement) : []);
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
         {
-            return null;
+            // Not JSON, or a string that is no text (a lone surrogate escape): no delivery, whoever signed it.
+            document?.Dispose();
+            return (null, []);
         }
     }
 
