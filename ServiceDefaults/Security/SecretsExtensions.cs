@@ -16,11 +16,11 @@ public static class SecretsExtensions
     /// <summary>
     /// <see cref="SecretProtector"/> from "Secrets" configuration, over Data Protection with its key
     /// ring in PostgreSQL. <paramref name="createsKeys"/>: Runtime.Api, which owns the key ring,
-    /// creates and rotates its keys; the worker only reads them (a key is created two days before it
-    /// is first used, and readers refresh the ring daily, so they know it in time).
+    /// creates and rotates its keys; every other service only reads them (a key is created two days
+    /// before it is first used, and readers refresh the ring daily, so they know it in time).
     /// Without Secrets:EncryptionKey the ring is left alone and nothing is protected.
     /// </summary>
-    public static IHostApplicationBuilder AddFunnelsSecrets(this IHostApplicationBuilder builder, bool createsKeys)
+    public static IHostApplicationBuilder AddFunnelsSecrets(this IHostApplicationBuilder builder, bool createsKeys = false)
     {
         var settings = builder.Configuration.GetSection("Secrets").Get<SecretSettings>() ?? new SecretSettings();
         builder.Services.AddSingleton(settings);
