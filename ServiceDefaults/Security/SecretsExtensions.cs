@@ -27,12 +27,12 @@ public static class SecretsExtensions
         builder.Services.AddSingleton<SecretCipher>();
         builder.Services.AddSingleton<SecretProtector>();
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName(ApplicationName);
-        if (!createsKeys)
-        {
-            dataProtection.DisableAutomaticKeyGeneration();
-        }
         if (!string.IsNullOrEmpty(settings.EncryptionKey))
         {
+            if (!createsKeys)
+            {
+                dataProtection.DisableAutomaticKeyGeneration();
+            }
             builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(services => new ConfigureOptions<KeyManagementOptions>(options =>
             {
                 options.XmlRepository = new PostgresKeyRing(services.GetRequiredService<NpgsqlDataSource>());

@@ -42,7 +42,7 @@ public sealed class SecretProtectorTests
         var key = Assert.Single(ring.GetAllElements());
         Assert.DoesNotContain(key.Descendants(), e => e.Name.LocalName == "masterKey");
         Assert.Contains(key.Descendants().Where(e => e.Name.LocalName == "encryptedSecret"), e => e.Attribute("decryptorType")!.Value.StartsWith(typeof(KeyRingDecryptor).FullName!, StringComparison.Ordinal));
-        // Without Secrets:EncryptionKey the ring's keys do not decrypt.
+        // Under another Secrets:EncryptionKey the ring's keys do not decrypt, so neither does the value.
         Assert.ThrowsAny<Exception>(() => Protector(new SecretSettings { EncryptionKey = KeyB }, ring).Unprotect(stored, "1"));
     }
 
