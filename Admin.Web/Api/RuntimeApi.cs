@@ -74,9 +74,10 @@ public interface IRuntimeApi
 }
 
 /// <param name="AccessToken">The number's own Graph API token: the proof Runtime.Api asks for when a number is claimed.</param>
-public sealed record ChannelRequest(string? DisplayPhoneNumber, string? AccessToken = null);
+public sealed record ChannelRequest(string? DisplayPhoneNumber, string? AccessToken = null, string? AppSecret = null, string? VerifyToken = null);
 
-public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt, string? Proof = null, bool HasAccessToken = false);
+public sealed record Channel(string PhoneNumberId, string? DisplayPhoneNumber, DateTime CreatedAt, string? Proof = null, bool HasAccessToken = false,
+    bool HasAppSecret = false, bool HasVerifyToken = false);
 
 public sealed record SignInRequest(string Email, string Password, Guid? WorkspaceId = null, Guid? InvitationId = null);
 

@@ -29,8 +29,8 @@ internal static class Extensions
         var whatsApp = builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSendSettings>() ?? new WhatsAppSendSettings();
         builder.Services.AddSingleton(whatsApp);
         builder.Services.AddSingleton(builder.Configuration.GetSection("Flows").Get<FlowSettings>() ?? new FlowSettings());
-        // Channels' own access tokens arrive encrypted (Secrets:EncryptionKey, shared with Runtime.Api).
-        builder.AddFunnelsSecrets();
+        // Channels' own access tokens arrive encrypted: Data Protection with Runtime.Api's key ring (read only here).
+        builder.AddFunnelsSecrets(createsKeys: false);
         builder.Services.AddSingleton<WhatsAppCloudClient>();
         builder.Services.AddSingleton<FlowWebhookCaller>();
         builder.Services.AddSingleton<FlowMetrics>();

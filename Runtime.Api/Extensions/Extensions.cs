@@ -46,8 +46,12 @@ internal static class Extensions
         builder.Services.TryAddSingleton<PasswordCheck>();
         builder.Services.AddSingleton(builder.Configuration.GetSection("WhatsApp").Get<WhatsAppSettings>() ?? new WhatsAppSettings());
         builder.Services.AddSingleton<GraphPhoneNumbers>();
-        // Channels' access tokens are stored encrypted (Secrets:EncryptionKey).
-        builder.AddFunnelsSecrets();
+        builder.Services.AddSingleton<ChannelCredentials>();
+        builder.Services.AddSingleton<MetaWebhookMetrics>();
+        builder.Services.AddHostedService<ChannelCredentialsListener>();
+        // Channels' tokens and app secrets are stored encrypted: Data Protection, its key ring in
+        // runtime.data_protection_keys (this service owns it and creates the keys), the keys encrypted with Secrets:EncryptionKey.
+        builder.AddFunnelsSecrets(createsKeys: true);
         builder.Services.AddSingleton<EventMetrics>();
         // Lead tokens (the 202's read-the-state capability) are signed with a key derived from Auth:SigningKey.
         builder.Services.AddSingleton(builder.Configuration.GetSection("Leads").Get<LeadTokenSettings>() ?? new LeadTokenSettings());

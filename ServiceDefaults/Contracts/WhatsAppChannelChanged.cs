@@ -3,8 +3,9 @@ namespace Funnels.Contracts;
 /// <summary>
 /// Runtime.Api, which owns WhatsApp channels, gave a phone-number id to a workspace (a claim proven
 /// with the number's access token, or made by an operator), or changed it (a new token, a new
-/// display number). <paramref name="AccessToken"/> is the token encrypted with the installation's
-/// Secrets:EncryptionKey (SecretProtector, purpose: the phone-number id), null when the channel has
+/// display number). <paramref name="AccessToken"/> is the token protected by SecretProtector (Data
+/// Protection, the key ring both services share; purpose: the phone-number id; older values
+/// AES-GCM under Secrets:EncryptionKey), null when the channel has
 /// none (an operator's claim: sends use the install-wide WhatsApp:AccessToken). Messaging.Worker
 /// keeps the latest state per number by <paramref name="ChangedAt"/>; deliveries may repeat or
 /// arrive out of order.

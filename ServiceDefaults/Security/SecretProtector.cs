@@ -1,107 +1,51 @@
 using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace Funnels.ServiceDefaults.Security;
 
 /// <summary>
-/// "Secrets" configuration: the key secrets are encrypted with at rest (<see cref="EncryptionKey"/>,
-/// base64 of 32 random bytes, named <see cref="EncryptionKeyId"/>), and the keys used before it
-/// (<see cref="PreviousKeys"/>, id → base64 key), still accepted for decryption while old values
-/// are re-encrypted.
-/// </summary>
-public sealed class SecretSettings
-{
-    public string? EncryptionKey { get; set; }
-    public string EncryptionKeyId { get; set; } = "k1";
-    public Dictionary<string, string>? PreviousKeys { get; set; }
-}
-
-/// <summary>
-/// Encrypts secrets kept in the database (WhatsApp channels' access tokens) with AES-256-GCM:
-/// <c>{key id}:{base64(nonce | tag | ciphertext)}</c>. The key id prefix names the key, so a new
-/// key can be introduced (the old one moved to Secrets:PreviousKeys) without breaking stored values.
-/// A purpose (e.g. the phone-number id) is bound as associated data: a value copied to another
-/// row does not decrypt there.
+/// Encrypts secrets the product keeps in its database (channels' access tokens, Meta app secrets
+/// and verify tokens) with ASP.NET Core Data Protection: one key ring in PostgreSQL shared by
+/// Runtime.Api and Messaging.Worker (<see cref="PostgresKeyRing"/>), its keys encrypted with
+/// Secrets:EncryptionKey (<see cref="KeyRingEncryptor"/>). A purpose (e.g. the phone-number id) is
+/// bound through CreateProtector: a value copied to another row does not decrypt there.
+/// <para>
+/// Values written before Data Protection (<c>{key id}:{base64}</c>, <see cref="SecretCipher"/>)
+/// still decrypt; Data Protection's own values are base64url and never hold a ':'. Whoever next
+/// writes such a value writes it with Data Protection.
+/// </para>
 /// </summary>
 public sealed class SecretProtector
 {
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
+    /// <summary>The root purpose of every secret (Data Protection's purpose chain starts here).</summary>
+    public const string RootPurpose = "Funnels.Secrets";
 
-    private readonly string _keyId;
-    private readonly byte[]? _key;
-    private readonly Dictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
+    private readonly SecretCipher _legacy;
+    private readonly IDataProtector _protector;
 
-    public SecretProtector(SecretSettings settings)
+    public SecretProtector(SecretCipher legacy, IDataProtectionProvider dataProtection)
     {
-        _keyId = settings.EncryptionKeyId;
-        if (_keyId.Length == 0 || _keyId.Contains(':')) throw new InvalidOperationException("Secrets:EncryptionKeyId must be a non-empty name without ':'");
-        foreach (var (id, key) in settings.PreviousKeys ?? [])
-        {
-            _keys[id] = Decode(key, $"Secrets:PreviousKeys:{id}");
-        }
-        if (!string.IsNullOrEmpty(settings.EncryptionKey))
-        {
-            _key = Decode(settings.EncryptionKey, "Secrets:EncryptionKey");
-            _keys[_keyId] = _key;
-        }
+        _legacy = legacy;
+        _protector = dataProtection.CreateProtector(RootPurpose);
     }
 
-    /// <summary>Whether a key is configured to encrypt with.</summary>
-    public bool CanProtect => _key is not null;
+    /// <summary>Whether Secrets:EncryptionKey is configured: without it nothing is stored (the key ring could not be encrypted).</summary>
+    public bool CanProtect => _legacy.CanProtect;
 
     public string Protect(string plaintext, string purpose)
     {
-        var key = _key ?? throw new InvalidOperationException("Secrets:EncryptionKey is not configured: secrets cannot be stored");
-        var plain = Encoding.UTF8.GetBytes(plaintext);
-        var output = new byte[NonceBytes + TagBytes + plain.Length];
-        var nonce = output.AsSpan(0, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key, TagBytes);
-        aes.Encrypt(nonce, plain, output.AsSpan(NonceBytes + TagBytes), output.AsSpan(NonceBytes, TagBytes), Encoding.UTF8.GetBytes(purpose));
-        return $"{_keyId}:{Convert.ToBase64String(output)}";
+        if (!CanProtect) throw new InvalidOperationException("Secrets:EncryptionKey is not configured: secrets cannot be stored");
+        return _protector.CreateProtector(purpose).Protect(plaintext);
     }
 
-    /// <summary>The plaintext of a <see cref="Protect"/>ed value; throws when the key is unknown or the value was altered.</summary>
+    /// <summary>The plaintext of a protected value (Data Protection's, or a legacy one); throws CryptographicException when it does not decrypt for this purpose.</summary>
     public string Unprotect(string protectedValue, string purpose)
     {
-        var separator = protectedValue.IndexOf(':');
-        if (separator <= 0 || !_keys.TryGetValue(protectedValue[..separator], out var key))
-        {
-            throw new CryptographicException($"No key for the protected value's key id '{(separator > 0 ? protectedValue[..separator] : "")}' (Secrets:EncryptionKeyId, Secrets:PreviousKeys)");
-        }
-        var data = Convert.FromBase64String(protectedValue[(separator + 1)..]);
-        if (data.Length < NonceBytes + TagBytes) throw new CryptographicException("The protected value is too short");
-        var plain = new byte[data.Length - NonceBytes - TagBytes];
-        using var aes = new AesGcm(key, TagBytes);
-        aes.Decrypt(data.AsSpan(0, NonceBytes), data.AsSpan(NonceBytes + TagBytes), data.AsSpan(NonceBytes, TagBytes), plain, Encoding.UTF8.GetBytes(purpose));
-        return Encoding.UTF8.GetString(plain);
+        if (IsLegacy(protectedValue)) return _legacy.Unprotect(protectedValue, purpose);
+        if (!CanProtect) throw new CryptographicException("Secrets:EncryptionKey is not configured: the key ring cannot be read");
+        return _protector.CreateProtector(purpose).Unprotect(protectedValue);
     }
 
-    private static byte[] Decode(string base64, string setting)
-    {
-        try
-        {
-            var key = Convert.FromBase64String(base64);
-            if (key.Length == 32) return key;
-        }
-        catch (FormatException)
-        {
-        }
-        throw new InvalidOperationException($"{setting} must be base64 of 32 random bytes (openssl rand -base64 32)");
-    }
-}
-
-public static class SecretProtectorExtensions
-{
-    /// <summary>The <see cref="SecretProtector"/> from "Secrets" configuration, registered once.</summary>
-    public static IHostApplicationBuilder AddFunnelsSecrets(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton(builder.Configuration.GetSection("Secrets").Get<SecretSettings>() ?? new SecretSettings());
-        builder.Services.AddSingleton<SecretProtector>();
-        return builder;
-    }
+    /// <summary>A value written by <see cref="SecretCipher"/> before Data Protection (to be written anew).</summary>
+    public static bool IsLegacy(string protectedValue) => protectedValue.Contains(':');
 }

@@ -31,11 +31,15 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         await page.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("190");
         await Assertions.Expect(page.Locator($"tr[data-channel='{channel}']")).ToHaveCountAsync(0);
-        // The number's own token is the proof.
+        // The number's own token is the proof; the number's Meta app brings its own secret and verify token.
         await page.GetByLabel("Access token").FillAsync(token);
+        await page.GetByLabel("App secret (optional)").FillAsync("panel-app-secret-" + channel);
+        await page.GetByLabel("Verify token (optional)").FillAsync("panel-verify-token-" + channel);
         await page.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
         var row = page.Locator($"tr[data-channel='{channel}']");
         await Assertions.Expect(row).ToContainTextAsync("its own token");
+        await Assertions.Expect(row).ToContainTextAsync("its own app secret, own verify token");
+        await Assertions.Expect(page.Locator("main")).Not.ToContainTextAsync("panel-app-secret-");
         // Messaging.Worker learns the claim from Runtime.Api a moment later (WhatsAppChannelClaimed).
         await ChannelClaims.KnownToWorkerAsync(topology, channel);
         await Assertions.Expect(row).ToContainTextAsync("+1 555 0199");

@@ -9,7 +9,8 @@ namespace Funnels.Admin.Pages.Channels;
 /// The workspace's WhatsApp business numbers: Meta's deliveries for a claimed phone-number id are
 /// routed here. Owners add, rename and remove them (the API allows owners only). Adding one needs
 /// the number's own Graph API access token, which Runtime.Api checks with Meta (an operator may add
-/// one without: its sends then use the installation's token).
+/// one without: its sends then use the installation's token). A number of another Meta app than the
+/// installation's also carries that app's secret and verify token (the same form, for a number already added too).
 /// </summary>
 public sealed class IndexModel(IRuntimeApi runtime) : PageModel
 {
@@ -18,6 +19,8 @@ public sealed class IndexModel(IRuntimeApi runtime) : PageModel
     [BindProperty] public string? PhoneNumberId { get; set; }
     [BindProperty] public string? DisplayPhoneNumber { get; set; }
     [BindProperty] public string? AccessToken { get; set; }
+    [BindProperty] public string? AppSecret { get; set; }
+    [BindProperty] public string? VerifyToken { get; set; }
     public Dictionary<string, string[]> Errors { get; private set; } = [];
 
     public Pager Pager => new(Channels.Page, Channels.Pages, Channels.Total, p => Url.Page("Index", new { p })!);
@@ -34,13 +37,14 @@ public sealed class IndexModel(IRuntimeApi runtime) : PageModel
         var response = id.Length == 0
             ? null
             : await runtime.SaveChannelAsync(id, new ChannelRequest(
-                string.IsNullOrWhiteSpace(DisplayPhoneNumber) ? null : DisplayPhoneNumber.Trim(), string.IsNullOrWhiteSpace(AccessToken) ? null : AccessToken.Trim()), ct);
+                string.IsNullOrWhiteSpace(DisplayPhoneNumber) ? null : DisplayPhoneNumber.Trim(), string.IsNullOrWhiteSpace(AccessToken) ? null : AccessToken.Trim(),
+                string.IsNullOrWhiteSpace(AppSecret) ? null : AppSecret.Trim(), string.IsNullOrWhiteSpace(VerifyToken) ? null : VerifyToken.Trim()), ct);
         if (response is { IsSuccessStatusCode: true })
         {
             TempData["Notice"] = $"Channel {id} saved.";
             return RedirectToPage();
         }
-        AccessToken = null; // never echoed back into the page
+        AccessToken = AppSecret = VerifyToken = null; // never echoed back into the page
         Errors = response is null ? new() { ["phone_number_id"] = ["is required"] } : ApiProblem.FieldErrors(response.Error);
         Channels = await runtime.ChannelsAsync(1, 25, ct);
         return Page();

@@ -124,7 +124,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         byte[] bytes;
         if (structural)
         {
-            bytes = StructuralBreak(r, Serialize(r, body, mutations), mutations, maxBytes: 1024 * 1024, minDepth: 65);
+            bytes = StructuralBreak(r, Serialize(r, body, mutations), mutations, maxBytes: 3 * 1024 * 1024, minDepth: 65); // WhatsApp:MaxBodyBytes (3 MiB)
         }
         else
         {

@@ -53,10 +53,68 @@ public sealed class MetaWebhookTests(Hosts hosts)
     [Fact]
     public async Task An_oversized_delivery_is_refused_with_413_and_nothing_is_stored()
     {
-        var body = "{\"object\":\"whatsapp_business_account\",\"padding\":\"" + new string('x', 1024 * 1024) + "\"}";
+        // Meta's deliveries may be up to 3 MB: the default limit (WhatsApp:MaxBodyBytes) is 3 MiB.
+        var body = "{\"object\":\"whatsapp_business_account\",\"padding\":\"" + new string('x', 3 * 1024 * 1024) + "\"}";
         var response = await WhatsAppKit.PostSignedAsync(hosts, body, WhatsAppKit.Sign(body));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.whatsapp_webhook_events WHERE length(body) > 1048576"));
+        Assert.Equal("Payload too large", JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("title").GetString());
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.whatsapp_webhook_events WHERE length(body) > 3 * 1048576"));
+    }
+
+    [Fact]
+    public async Task A_signed_delivery_of_two_and_a_half_megabytes_is_accepted_and_kept()
+    {
+        // Shaped like Meta's status notifications, batched: one entry, one change, thousands of statuses
+        // (for a number nobody claimed, so the worker keeps it and runs nothing).
+        var phoneNumberId = WhatsAppKit.NewPhoneNumberId();
+        var marker = Guid.NewGuid().ToString("N");
+        var statuses = new System.Text.Json.Nodes.JsonArray();
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString();
+        while (statuses.ToJsonString().Length < 2_500_000)
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                statuses.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["id"] = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA" + marker + statuses.Count,
+                    ["status"] = "delivered",
+                    ["timestamp"] = timestamp,
+                    ["recipient_id"] = "16505551234",
+                    ["conversation"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["id"] = "CONVERSATION_ID",
+                        ["expiration_timestamp"] = timestamp,
+                        ["origin"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "utility" },
+                    },
+                    ["pricing"] = new System.Text.Json.Nodes.JsonObject { ["billable"] = true, ["pricing_model"] = "CBP", ["category"] = "utility" },
+                });
+            }
+        }
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["object"] = "whatsapp_business_account",
+            ["entry"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = "102290129340398",
+                ["changes"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["field"] = "messages",
+                    ["value"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["messaging_product"] = "whatsapp",
+                        ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["display_phone_number"] = "15550100", ["phone_number_id"] = phoneNumberId },
+                        ["statuses"] = statuses,
+                    },
+                }),
+            }),
+        }.ToJsonString();
+        Assert.InRange(body.Length, 2_500_000, 3_000_000);
+
+        var response = await WhatsAppKit.PostSignedAsync(hosts, body, WhatsAppKit.Sign(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.Length, await hosts.Servers.ScalarAsync<int>(
+            "SELECT length(body) FROM runtime.whatsapp_webhook_events WHERE body LIKE '%' || @marker || '0\"%'", new { marker }));
     }
 
     [Fact]
