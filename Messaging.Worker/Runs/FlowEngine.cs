@@ -106,9 +106,15 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
         {
             run.Status = error is null ? "completed" : "failed";
             if (error is null) metrics.RunCompleted(); else metrics.RunFailed();
+            // Completed only once Meta accepted every message: until then "sending" (RunStates: the last send completes it).
+            if (error is null && await SendsQueuedAsync(transaction, run)) run.Status = "sending";
         }
         await SaveAsync(transaction, run, writes, context, error, cancellationToken);
     }
+
+    private static async Task<bool> SendsQueuedAsync(NpgsqlTransaction transaction, LoadedRun run) =>
+        run.SendQueued ?? await transaction.Connection!.ExecuteScalarAsync<bool>(
+            "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @Id AND status = 'queued')", new { run.Id }, transaction);
 
     /// <summary>What a stretch wrote, saved at its end in one round trip: nothing reads it back within the stretch.</summary>
     private sealed class StretchWrites
