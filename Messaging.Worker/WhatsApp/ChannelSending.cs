@@ -43,11 +43,13 @@ public static class ResumeChannelOnNewTokenHandler
         bus.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             // Not older than what is stored (a late, stale claim resumes nothing), and a token that is not the refused one.
+            // The claim itself is applied here too: the sends queued again must find the new token, whichever handler runs first.
             var resumed = await transaction.Connection!.ExecuteAsync("""
-                UPDATE messaging.whatsapp_channels SET paused_at = NULL, paused_code = NULL, paused_reason = NULL, paused_token = NULL
+                UPDATE messaging.whatsapp_channels SET paused_at = NULL, paused_code = NULL, paused_reason = NULL, paused_token = NULL,
+                    workspace_id = @WorkspaceId, access_token = @AccessToken, changed_at = @changedAt
                 WHERE phone_number_id = @PhoneNumberId AND paused_at IS NOT NULL AND changed_at <= @changedAt
                   AND @AccessToken::text IS NOT NULL AND paused_token IS DISTINCT FROM @AccessToken::text
-                """, new { message.PhoneNumberId, message.AccessToken, changedAt = message.ChangedAt.UtcDateTime }, transaction);
+                """, new { message.PhoneNumberId, message.WorkspaceId, message.AccessToken, changedAt = message.ChangedAt.UtcDateTime }, transaction);
             if (resumed == 0) return;
             var queued = await ChannelSending.ResumeAsync(transaction, bus, message.PhoneNumberId);
             logger.LogInformation("Sending from WhatsApp channel {PhoneNumberId} resumed: it has a new access token; {Queued} run(s)' messages queued again", message.PhoneNumberId, queued);

@@ -78,7 +78,7 @@ public sealed class GraphErrorTests(Hosts hosts)
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("undeliverable"))));
 
         var run = await kit.RunAsync(flow, waId, "failed");
-        await hosts.Servers.SendsOfRunHandledAsync(run);
+        await hosts.Servers.HandledAsync("messaging", "SendWhatsAppMessage", await FirstOutboundAsync(run));
         Assert.Single(hosts.Graph.RequestsFor(kit.PhoneNumberId));
         var detail = await kit.Workspace.Worker.GetFromJsonAsync<JsonElement>($"/api/messaging/runs/{run}", Cancel);
         var error = detail.GetProperty("run").GetProperty("error").GetString()!;
@@ -117,7 +117,7 @@ public sealed class GraphErrorTests(Hosts hosts)
         await kit.DeliverAsync(kit.Delivery((second, WhatsAppKit.Text("expired"))));
         var firstRun = await kit.RunAsync(flow, first, "sending");
         var secondRun = await kit.RunAsync(flow, second, "sending");
-        await hosts.Servers.SendsOfRunHandledAsync(secondRun);
+        await hosts.Servers.HandledAsync("messaging", "SendWhatsAppMessage", await FirstOutboundAsync(secondRun));
         Assert.Single(hosts.Graph.RequestsFor(kit.PhoneNumberId));
         Assert.Equal(4, await hosts.Servers.CountAsync(
             "SELECT count(*) FROM messaging.outbound_messages WHERE run_id IN (@firstRun, @secondRun) AND status = 'queued'", new { firstRun, secondRun }));
@@ -159,6 +159,10 @@ public sealed class GraphErrorTests(Hosts hosts)
         Assert.Equal(HttpStatusCode.Conflict, (await kit.Workspace.Worker.PostAsync($"/api/messaging/channels/{kit.PhoneNumberId}/resume", null, Cancel)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await kit.Workspace.Worker.PostAsync($"/api/messaging/channels/{WhatsAppKit.NewPhoneNumberId()}/resume", null, Cancel)).StatusCode);
     }
+
+    /// <summary>The run's first message (the only one sent for: the next waits behind it).</summary>
+    private async Task<Guid> FirstOutboundAsync(Guid run) =>
+        (await hosts.Servers.ScalarAsync<Guid?>("SELECT id FROM messaging.outbound_messages WHERE run_id = @run AND step = 1", new { run }))!.Value;
 
     private async Task<int> QueuedAsync(WhatsAppKit kit)
     {
