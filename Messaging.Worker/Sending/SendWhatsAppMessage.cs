@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Funnels.Messaging.Runs;
+using Funnels.Messaging.WhatsApp;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.RateLimiting;
 using Npgsql;
@@ -47,7 +48,7 @@ public static class SendWhatsAppMessageHandler
             // A run's next message is published only once the earlier one's send committed, so this
             // statement's snapshot already shows that one sent.
             var outbound = claimed = await connection.QuerySingleOrDefaultAsync<Outbound>("""
-                SELECT o.id, o.run_id, o.step, o.phone_number_id, o.to_wa_id, o.body::text AS body, o.status, o.attempts,
+                SELECT o.id, o.workspace_id, o.run_id, o.step, o.phone_number_id, o.to_wa_id, o.body::text AS body, o.status, o.attempts,
                        EXISTS (SELECT 1 FROM messaging.outbound_messages e WHERE e.run_id = o.run_id AND e.status = 'queued' AND e.step < o.step) AS earlier,
                        ch.workspace_id IS NOT DISTINCT FROM o.workspace_id AND ch.phone_number_id IS NOT NULL AS owned, ch.access_token,
                        ch.paused_at IS NOT NULL AS paused,
@@ -116,6 +117,7 @@ public static class SendWhatsAppMessageHandler
                         wamid = @wamid, status = 'sent', sent_at = now(), dead_lettered_at = NULL, throttled_until = NULL
                     WHERE id = @Id
                     """, new { outbound.Id, statusCode, wamid }, transaction);
+                if (wamid is not null) await DeliveryStatuses.ApplyEarlierAsync(transaction, outbound.WorkspaceId, outbound.PhoneNumberId, wamid, metrics, logger);
                 await QueueFollowingAsync(transaction, bus, outbound, cancellationToken);
                 return Outcome.Sent;
             }
@@ -278,6 +280,6 @@ public static class SendWhatsAppMessageHandler
     }
 
     private sealed record Outbound(
-        Guid Id, Guid RunId, int Step, string PhoneNumberId, string ToWaId, string Body, string Status, int Attempts, bool Earlier, bool Owned, string? AccessToken,
+        Guid Id, Guid WorkspaceId, Guid RunId, int Step, string PhoneNumberId, string ToWaId, string Body, string Status, int Attempts, bool Earlier, bool Owned, string? AccessToken,
         bool Paused, DateTime? PairThrottledUntil);
 }

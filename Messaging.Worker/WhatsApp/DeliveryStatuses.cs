@@ -45,6 +45,23 @@ public static class DeliveryStatuses
         return true;
     }
 
+    /// <summary>
+    /// Statuses Meta reported for a wamid before its send committed (its webhook can overtake our
+    /// transaction): applied when the send records the wamid, in rank order.
+    /// </summary>
+    public static async Task ApplyEarlierAsync(NpgsqlTransaction transaction, Guid workspace, string phoneNumberId, string wamid, FlowMetrics metrics, ILogger logger)
+    {
+        var early = await transaction.Connection!.QueryAsync<(string Status, string? RecipientId, string? Errors, DateTime? ReportedAt)>("""
+            SELECT status, recipient_id, errors::text, reported_at FROM messaging.message_statuses WHERE workspace_id = @workspace AND wamid = @wamid
+            ORDER BY CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 ELSE 3 END
+            """, new { workspace, wamid }, transaction);
+        foreach (var (status, recipient, errors, reportedAt) in early)
+        {
+            var at = reportedAt is { } r ? new DateTimeOffset(DateTime.SpecifyKind(r, DateTimeKind.Utc)) : (DateTimeOffset?)null;
+            await ApplyAsync(transaction, workspace, new MessageStatus(phoneNumberId, wamid, status, recipient, at, errors), metrics, logger);
+        }
+    }
+
     /// <summary>Records an error notification once (by the delivery's event id and its place in it) and logs it as a warning.</summary>
     public static async Task RecordAsync(NpgsqlTransaction transaction, Guid eventId, Guid workspace, ErrorNotification notification, FlowMetrics metrics, ILogger logger)
     {
