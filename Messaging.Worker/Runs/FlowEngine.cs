@@ -104,10 +104,9 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
 
         if (run.Status != "waiting")
         {
-            run.Status = error is null ? "completed" : "failed";
-            if (error is null) metrics.RunCompleted(); else metrics.RunFailed();
             // Completed only once Meta accepted every message: until then "sending" (RunStates: the last send completes it).
-            if (error is null && await SendsQueuedAsync(transaction, run)) run.Status = "sending";
+            run.Status = error is not null ? "failed" : await SendsQueuedAsync(transaction, run) ? "sending" : "completed";
+            if (run.Status == "completed") metrics.RunCompleted(); else if (error is not null) metrics.RunFailed();
         }
         await SaveAsync(transaction, run, writes, context, error, cancellationToken);
     }

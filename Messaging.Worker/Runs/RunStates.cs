@@ -35,7 +35,8 @@ public static class RunStates
     /// queued send, if any. A sending run with nothing left completes; a dead-lettered one is put back, and a
     /// wait whose time passed meanwhile is woken now (its scheduled wake-up found the run not waiting).
     /// </summary>
-    public static async Task AfterSentAsync(NpgsqlTransaction transaction, IMessageContext bus, Guid runId, Guid? following)
+    /// <returns>The run's new state when this send changed it (completed, sending or waiting), else null.</returns>
+    public static async Task<string?> AfterSentAsync(NpgsqlTransaction transaction, IMessageContext bus, Guid runId, Guid? following)
     {
         var restored = await transaction.Connection!.QuerySingleOrDefaultAsync<Restored>("""
             UPDATE messaging.flow_runs r SET
@@ -52,6 +53,7 @@ public static class RunStates
             if (restored.WaitKind == "delay") await bus.PublishAsync(new ResumeRun(runId, restored.Step, due));
             else await bus.PublishAsync(new ReplyTimedOut(runId, restored.Step, due));
         }
+        return restored?.Status;
     }
 
     private sealed record Restored(string Status, string? WaitKind, DateTime? WaitUntil, int Step);

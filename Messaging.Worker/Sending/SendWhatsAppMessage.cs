@@ -39,6 +39,7 @@ public static class SendWhatsAppMessageHandler
     {
         string? failure = null;
         string? detail = null;
+        string? runState = null;
         GraphError? refusal = null;
         int? statusCode = null;
         Outbound? claimed = null;
@@ -118,7 +119,7 @@ public static class SendWhatsAppMessageHandler
                     WHERE id = @Id
                     """, new { outbound.Id, statusCode, wamid }, transaction);
                 if (wamid is not null) await DeliveryStatuses.ApplyEarlierAsync(transaction, outbound.WorkspaceId, outbound.PhoneNumberId, wamid, metrics, logger);
-                await QueueFollowingAsync(transaction, bus, outbound, cancellationToken);
+                runState = await QueueFollowingAsync(transaction, bus, outbound, cancellationToken);
                 return Outcome.Sent;
             }
 
@@ -167,6 +168,7 @@ public static class SendWhatsAppMessageHandler
         }, cancellationToken);
 
         Report(outcome, claimed, statusCode, refusal, detail, envelope, metrics, logger);
+        if (runState == "completed") metrics.RunCompleted();
         switch (outcome)
         {
             case Outcome.Retry or Outcome.DeadLettered: throw new GraphApiTransientException(failure!);
@@ -175,7 +177,7 @@ public static class SendWhatsAppMessageHandler
     }
 
     /// <summary>Under the run's lock, the run's next queued message, queued now; then the run's state follows (<see cref="RunStates.AfterSentAsync"/>).</summary>
-    private static async Task QueueFollowingAsync(NpgsqlTransaction transaction, IMessageContext bus, Outbound outbound, CancellationToken cancellationToken)
+    private static async Task<string?> QueueFollowingAsync(NpgsqlTransaction transaction, IMessageContext bus, Outbound outbound, CancellationToken cancellationToken)
     {
         // A stretch of the engine adding a message to this run either commits before this query (and
         // its message is found here) or sees this one sent. One round trip, two statements: the second
@@ -201,7 +203,7 @@ public static class SendWhatsAppMessageHandler
         {
             await bus.PublishAsync(new SendWhatsAppMessage(id));
         }
-        await RunStates.AfterSentAsync(transaction, bus, outbound.RunId, following);
+        return await RunStates.AfterSentAsync(transaction, bus, outbound.RunId, following);
     }
 
     /// <summary>The row stays queued (the run's later sends keep waiting behind it); the run says so until the replay.</summary>
