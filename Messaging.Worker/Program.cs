@@ -4,6 +4,7 @@ using Funnels.Messaging.Extensions;
 using Funnels.Messaging.Flows;
 using Funnels.Messaging.Runs;
 using Funnels.Messaging.Webhooks;
+using Funnels.Messaging.WhatsApp;
 using Funnels.Messaging.WiringChecks;
 using Funnels.ServiceDefaults;
 
@@ -24,6 +25,7 @@ app.MapFlowsApi();
 app.MapFlowTestSendApi();
 app.MapRunsApi();
 app.MapDeadLettersApi();
+app.MapChannelSendingApi();
 app.MapCommissionsApi();
 
 app.Run();

@@ -30,6 +30,9 @@ public interface IFlowsApi
     [Post("/api/messaging/runs/{id}/cancel")]
     Task<IApiResponse<Run>> CancelRunAsync(Guid id, CancellationToken ct = default);
 
+    [Get("/api/messaging/runs/deliveries")]
+    Task<DeliveryCounts> DeliveriesAsync([AliasAs("flow_id")] Guid? flowId, CancellationToken ct = default);
+
     [Get("/api/messaging/dead-letters")]
     Task<PagedList<DeadLetter>> DeadLettersAsync([Query] DeadLetterSearch search, CancellationToken ct = default);
 
@@ -64,18 +67,27 @@ public sealed record Run(
     Guid Id, Guid FlowId, int FlowVersion, Guid ContactId, string PhoneNumberId, string Status, string? CurrentNode, int Step,
     string? WaitKind, DateTime? WaitUntil, string? Error, DateTime StartedAt, DateTime UpdatedAt, DateTime? FinishedAt)
 {
-    public bool Cancellable => Status is "running" or "waiting";
+    public bool Cancellable => Status is "running" or "waiting" or "sending" or "dead_lettered";
 }
 
 public sealed record RunStep(int Number, string NodeId, string NodeType, string Outcome, JsonElement? Detail, DateTime ExecutedAt);
 
-public sealed record OutboundMessage(Guid Id, int Step, string Kind, string Status, string? Wamid, int Attempts, int? LastStatusCode, string? LastError, DateTime? SentAt);
+/// <param name="LatestStatus">queued, dead_lettered, sent, delivered, read or failed (the send's outcome, then Meta's status webhooks).</param>
+public sealed record OutboundMessage(
+    Guid Id, int Step, string Kind, string Status, string? Wamid, int Attempts, int? LastStatusCode, string? LastError, DateTime? SentAt,
+    string? LatestStatus = null, int? ErrorCode = null, string? DeliveryStatus = null, DateTime? DeliveryAt = null, DateTime? DeadLetteredAt = null)
+{
+    public string Shown => LatestStatus ?? Status;
+}
+
+/// <summary>A flow's (or the workspace's) outbound messages by latest status.</summary>
+public sealed record DeliveryCounts(long Queued, long Sent, long Delivered, long Read, long Failed, long DeadLettered);
 
 public sealed record RunDetail(Run Run, JsonElement Context, List<RunStep> Steps, List<OutboundMessage> OutboundMessages);
 
 public sealed class RunSearch
 {
-    public static readonly string[] Statuses = ["running", "waiting", "completed", "failed", "cancelled"];
+    public static readonly string[] Statuses = ["running", "waiting", "sending", "completed", "failed", "dead_lettered", "cancelled"];
 
     [AliasAs("flow_id")] public Guid? FlowId { get; set; }
     public string? Status { get; set; }

@@ -15,6 +15,8 @@ public sealed class IndexModel(IRuntimeApi runtime, ITrackingApi tracking, IFlow
     public long? RunningRuns { get; private set; }
     public long? WaitingRuns { get; private set; }
     public long? FailedRuns { get; private set; }
+    public long? SendingRuns { get; private set; }
+    public long? DeadLetteredRuns { get; private set; }
     public long? DeadLetters { get; private set; }
 
     public BarChart LeadsPerDay => new($"Leads per day, last {Stats.Days} days (UTC)",
@@ -24,7 +26,11 @@ public sealed class IndexModel(IRuntimeApi runtime, ITrackingApi tracking, IFlow
         Stats.Funnels.Select(f => new Bar(f.Slug, (double)Math.Round(f.ConversionRate * 100, 1), "accent")).ToList());
 
     public BarChart RunsByState => new("Flow runs by state",
-        [new Bar("running", RunningRuns ?? 0), new Bar("waiting", WaitingRuns ?? 0), new Bar("failed", FailedRuns ?? 0, "accent")]);
+        [new Bar("running", RunningRuns ?? 0), new Bar("waiting", WaitingRuns ?? 0), new Bar("sending", SendingRuns ?? 0),
+         new Bar("failed", FailedRuns ?? 0, "accent"), new Bar("dead_lettered", DeadLetteredRuns ?? 0, "accent")]);
+
+    /// <summary>Runs not finished: running, waiting, and sending (the flow ended, its messages are not all out).</summary>
+    public long? ActiveRuns => RunningRuns + WaitingRuns + SendingRuns;
 
     public static string Figure(long? value) => value?.ToString() ?? "–";
 
@@ -35,6 +41,8 @@ public sealed class IndexModel(IRuntimeApi runtime, ITrackingApi tracking, IFlow
         var running = RunCountAsync("running", cancellationToken);
         var waiting = RunCountAsync("waiting", cancellationToken);
         var failed = RunCountAsync("failed", cancellationToken);
+        var sending = RunCountAsync("sending", cancellationToken);
+        var deadLettered = RunCountAsync("dead_lettered", cancellationToken);
         var deadLetters = User.IsOperator()
             ? Optional(async () => (long?)(await flows.DeadLettersAsync(new DeadLetterSearch { PageSize = 1 }, cancellationToken)).Total)
             : Task.FromResult<long?>(null);
@@ -44,6 +52,8 @@ public sealed class IndexModel(IRuntimeApi runtime, ITrackingApi tracking, IFlow
         RunningRuns = await running;
         WaitingRuns = await waiting;
         FailedRuns = await failed;
+        SendingRuns = await sending;
+        DeadLetteredRuns = await deadLettered;
         DeadLetters = await deadLetters;
     }
 

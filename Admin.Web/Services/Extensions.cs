@@ -54,6 +54,8 @@ internal static class Extensions
             .AddHttpMessageHandler<BearerTokenHandler>();
         builder.Services.AddRefitGeneratedClient<IFlowsApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
             .AddHttpMessageHandler<BearerTokenHandler>();
+        builder.Services.AddRefitGeneratedClient<IChannelSendingApi>(refit).ConfigureHttpClient(c => c.BaseAddress = new Uri("http://messaging-worker"))
+            .AddHttpMessageHandler<BearerTokenHandler>();
 
         foreach (var service in ServiceStatus.Services)
         {

@@ -68,6 +68,8 @@ internal static class Extensions
             routes.Policies.OnException<GraphApiTransientException>()
                 .ScheduleRetry(whatsApp.RetryDelays())
                 .Then.MoveToErrorQueue();
+            // Throttled sends already waited (their back-off is their schedule): past WhatsApp:ThrottleRetries, dead letters.
+            routes.Policies.OnException<GraphApiThrottledException>().MoveToErrorQueue();
             // Commissions: results go back to Tracking.Api's read models; payouts wait on a durable local queue.
             routes.PublishMessage<CommissionCalculated>().ToRabbitQueue(Queues.TrackingApi);
             routes.PublishMessage<CommissionReversed>().ToRabbitQueue(Queues.TrackingApi);

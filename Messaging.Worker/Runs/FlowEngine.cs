@@ -104,11 +104,16 @@ public sealed class FlowEngine(FlowMetrics metrics, FlowWebhookCaller webhooks, 
 
         if (run.Status != "waiting")
         {
-            run.Status = error is null ? "completed" : "failed";
-            if (error is null) metrics.RunCompleted(); else metrics.RunFailed();
+            // Completed only once Meta accepted every message: until then "sending" (RunStates: the last send completes it).
+            run.Status = error is not null ? "failed" : await SendsQueuedAsync(transaction, run) ? "sending" : "completed";
+            if (run.Status == "completed") metrics.RunCompleted(); else if (error is not null) metrics.RunFailed();
         }
         await SaveAsync(transaction, run, writes, context, error, cancellationToken);
     }
+
+    private static async Task<bool> SendsQueuedAsync(NpgsqlTransaction transaction, LoadedRun run) =>
+        run.SendQueued ?? await transaction.Connection!.ExecuteScalarAsync<bool>(
+            "SELECT EXISTS (SELECT 1 FROM messaging.outbound_messages WHERE run_id = @Id AND status = 'queued')", new { run.Id }, transaction);
 
     /// <summary>What a stretch wrote, saved at its end in one round trip: nothing reads it back within the stretch.</summary>
     private sealed class StretchWrites

@@ -60,8 +60,8 @@ public sealed class WhatsAppCloudClient
     }
 }
 
-/// <summary>"WhatsApp" configuration of the worker.</summary>
-public sealed class WhatsAppSendSettings
+/// <summary>"WhatsApp" configuration of the worker (throttling: ThrottleSettings.cs).</summary>
+public sealed partial class WhatsAppSendSettings
 {
     private static readonly int[] Defaults = [2_000, 10_000, 60_000, 300_000];
 

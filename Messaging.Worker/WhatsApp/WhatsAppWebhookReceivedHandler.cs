@@ -23,6 +23,7 @@ public static class WhatsAppWebhookReceivedHandler
         WhatsAppWebhookReceived message, IMessageContext bus, NpgsqlDataSource dataSource, RunStarter starter, FlowMetrics metrics, ILogger<InboundMessage> logger, CancellationToken cancellationToken)
     {
         var (messages, statuses) = CloudApiPayload.Parse(message.Payload);
+        var errors = CloudApiErrors.Parse(message.Payload);
         var workspaces = message.Channels.ToDictionary(c => c.PhoneNumberId, c => c.WorkspaceId);
         var started = await bus.InOutboxTransactionAsync(dataSource, async transaction =>
         {
@@ -34,6 +35,11 @@ public static class WhatsAppWebhookReceivedHandler
                     INSERT INTO messaging.message_statuses (workspace_id, wamid, status, recipient_id, errors, reported_at)
                     VALUES (@workspace, @Wamid, @Status, @RecipientId, @Errors::jsonb, @ReportedAt) ON CONFLICT DO NOTHING
                     """, new { workspace, status.Wamid, status.Status, status.RecipientId, status.Errors, status.ReportedAt }, transaction);
+                await DeliveryStatuses.ApplyAsync(transaction, workspace, status, metrics, logger);
+            }
+            foreach (var error in errors)
+            {
+                if (workspaces.TryGetValue(error.PhoneNumberId, out var workspace)) await DeliveryStatuses.RecordAsync(transaction, message.EventId, workspace, error, metrics, logger);
             }
             // Every phrase a message of the delivery could match, normalised in one query.
             var candidates = messages.SelectMany(m => m.MatchCandidates()).Distinct().ToArray();

@@ -58,6 +58,8 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         await Browser.ScreenshotAsync(page, "flow-test-send");
         await page.Locator("#test-run a").ClickAsync();
         await Panel.Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "completed");
+        // Completed means Meta accepted its message: the send's latest status says so.
+        await Assertions.Expect(page.Locator("[data-latest-status]")).ToHaveTextAsync("sent");
         await Browser.ScreenshotAsync(page, "test-run");
 
         // A completed run's send goes out on its own queue: wait until the run records it sent (a sent
@@ -74,6 +76,7 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         Assert.Equal("Bearer " + token, sent.Authorization);
 
         await page.GotoAsync("/Channels");
+        await Assertions.Expect(page.Locator("#sending-ok")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = $"Remove {channel}" }).ClickAsync();
         await Assertions.Expect(page.Locator($"tr[data-channel='{channel}']")).ToHaveCountAsync(0);
     });

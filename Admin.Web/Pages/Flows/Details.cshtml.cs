@@ -15,6 +15,7 @@ public sealed class DetailsModel(IFlowsApi flows, IRuntimeApi runtime) : PageMod
     [BindProperty(SupportsGet = true)] public Guid Id { get; set; }
     public Flow Flow { get; private set; } = null!;
     public PagedList<Run> Runs { get; private set; } = new([], 1, 10, 0);
+    public DeliveryCounts? Deliveries { get; private set; }
     public RunRows RunRows => new(Runs.Items, new Dictionary<Guid, string> { [Flow.Id] = Flow.Name });
     public string Triggers => JsonSerializer.Serialize(Flow.Triggers, Indented);
     public string Definition => JsonSerializer.Serialize(Flow.Definition, Indented);
@@ -30,9 +31,11 @@ public sealed class DetailsModel(IFlowsApi flows, IRuntimeApi runtime) : PageMod
     public async Task OnGetAsync(CancellationToken ct)
     {
         var runs = flows.RunsAsync(new RunSearch { FlowId = Id, PageSize = 10 }, ct);
+        var deliveries = flows.DeliveriesAsync(Id, ct);
         var channels = User.CanEdit() ? runtime.ChannelsAsync(1, 200, ct) : null;
         Flow = await flows.FlowAsync(Id, ct);
         Runs = await runs;
+        Deliveries = await deliveries;
         Channels = channels is null ? [] : (await channels).Items;
     }
 

@@ -34,5 +34,13 @@ public sealed class DetailsModel(IFlowsApi flows) : PageModel
         return RedirectToPage(new { id = Id });
     }
 
+    /// <summary>What the states that are not self-evident mean (docs/whatsapp-and-flows.md, "Run states").</summary>
+    public static string? Explain(string status) => status switch
+    {
+        "sending" => "the flow reached its end; some of its messages are still queued or being retried",
+        "dead_lettered" => "a send ran out of retries; replaying its dead letter moves the run on",
+        _ => null,
+    };
+
     public static string Json(JsonElement? detail) => detail is { } d ? JsonSerializer.Serialize(d, Compact) : "";
 }

@@ -74,6 +74,9 @@ public sealed class ServiceHost<TProgram>(
         ["WhatsApp:VerifyToken"] = MetaVerifyToken,
         ["WhatsApp:RetryDelayMilliseconds:0"] = "200",
         ["WhatsApp:RetryDelayMilliseconds:1"] = "400",
+        // Meta's throttling codes: back off from 300 ms (not 4 s) so the tests of GraphErrorTests stay short.
+        ["WhatsApp:ThrottleBaseDelayMilliseconds"] = "300",
+        ["WhatsApp:ThrottleMaxDelayMilliseconds"] = "2000",
         ["RateLimits:TrackingPerIpPerMinute"] = "100000",
         // The tests' receivers (CRMs, the fake Graph API) listen on loopback; Security tests turn this off on hosts of their own.
         ["Outbound:AllowPrivateTargets"] = "true",

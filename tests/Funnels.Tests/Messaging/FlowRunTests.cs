@@ -172,7 +172,9 @@ public sealed class FlowRunTests(Hosts hosts)
         var flow = await kit.FlowAsync("doomed", """{"start": "a", "nodes": {"a": {"type": "send_text", "text": "at last"}}}""");
         var waId = WhatsAppKit.NewWaId();
         await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("doomed"))));
-        var run = await kit.RunAsync(flow, waId, "completed");
+        // Not "completed" while its only message is retried and then dead-lettered: the run says so.
+        var run = await kit.RunAsync(flow, waId, "dead_lettered");
+        Assert.Contains("dead-lettered", await hosts.Servers.ScalarAsync<string>("SELECT error FROM messaging.flow_runs WHERE id = @run", new { run }));
         var outbound = (await hosts.Servers.ScalarAsync<Guid?>("SELECT id FROM messaging.outbound_messages WHERE run_id = @run", new { run }))!.Value;
 
         // Dead letters are the installation's: an operator sees them, a workspace's owner does not.
@@ -198,6 +200,8 @@ public sealed class FlowRunTests(Hosts hosts)
         await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Single(kit.SentTo(waId));
         Assert.Equal("sent", await hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.outbound_messages WHERE id = @outbound", new { outbound }));
+        // The replay moved the run on: its last message is out, so it completed.
+        Assert.Equal(run, await kit.RunAsync(flow, waId, "completed"));
         Assert.Equal(HttpStatusCode.NotFound, (await operatorClient.DeleteAsync($"/api/messaging/dead-letters/{deadLetter}", Cancel)).StatusCode);
     }
 

@@ -112,6 +112,69 @@ public sealed class WhatsAppKit(Hosts hosts, TestWorkspace workspace, string pho
         }.ToJsonString();
     }
 
+    /// <summary>
+    /// A status webhook for messages we sent, as Meta's messages webhook reference shows it (value.statuses[]:
+    /// id, status, timestamp, recipient_id, conversation and pricing for sent/delivered/read, errors[] for failed).
+    /// </summary>
+    public string StatusDelivery(string wamid, string status, string recipientId, JsonArray? errors = null)
+    {
+        var entry = new JsonObject
+        {
+            ["id"] = wamid,
+            ["status"] = status,
+            ["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(),
+            ["recipient_id"] = recipientId,
+        };
+        if (status != "failed")
+        {
+            entry["conversation"] = new JsonObject
+            {
+                ["id"] = "deb6f3b4d5e4c1f2a0e9d8c7b6a5f4e3",
+                ["expiration_timestamp"] = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds().ToString(),
+                ["origin"] = new JsonObject { ["type"] = "service" },
+            };
+            entry["pricing"] = new JsonObject { ["billable"] = false, ["pricing_model"] = "PMP", ["category"] = "service", ["type"] = "free_customer_service" };
+        }
+        if (errors is not null) entry["errors"] = errors;
+        return Value(new JsonObject { ["statuses"] = new JsonArray(entry) });
+    }
+
+    /// <summary>One error of Meta's webhook errors[] ({code, title, message, error_data: {details}, href}).</summary>
+    public static JsonObject MetaError(int code, string title, string details) => new()
+    {
+        ["code"] = code,
+        ["title"] = title,
+        ["message"] = title,
+        ["error_data"] = new JsonObject { ["details"] = details },
+        ["href"] = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    };
+
+    /// <summary>Meta's asynchronous error notification: a value carrying only errors[] (Meta's "Errors messages webhooks reference").</summary>
+    public string ErrorsDelivery(params JsonObject[] errors) => Value(new JsonObject { ["errors"] = new JsonArray(errors.Select(e => (JsonNode)e).ToArray()) });
+
+    private string Value(JsonObject content)
+    {
+        var value = new JsonObject
+        {
+            ["messaging_product"] = "whatsapp",
+            ["metadata"] = new JsonObject { ["display_phone_number"] = "15550100", ["phone_number_id"] = PhoneNumberId },
+        };
+        foreach (var (key, node) in content.ToList())
+        {
+            content.Remove(key);
+            value[key] = node;
+        }
+        return new JsonObject
+        {
+            ["object"] = "whatsapp_business_account",
+            ["entry"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "102290129340398",
+                ["changes"] = new JsonArray(new JsonObject { ["value"] = value, ["field"] = "messages" }),
+            }),
+        }.ToJsonString();
+    }
+
     public static JsonObject Text(string body, string? wamid = null) =>
         new() { ["id"] = wamid, ["type"] = "text", ["text"] = new JsonObject { ["body"] = body } };
 
