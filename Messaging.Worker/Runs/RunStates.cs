@@ -17,6 +17,15 @@ public static class RunStates
     /// <summary>States a run's send may still change (the flow may be anywhere, its sends are not all out).</summary>
     public static readonly string[] Open = ["running", "waiting", "sending", "completed"];
 
+    /// <summary>
+    /// A cancelled run's sends that have not gone out are withdrawn (status <c>cancelled</c>), so a
+    /// paused channel's resume or a retry never sends them. Parameter: <c>runId</c>.
+    /// </summary>
+    public const string WithdrawQueuedSends = """
+        UPDATE messaging.outbound_messages SET status = 'cancelled', last_error = 'withdrawn: the run was cancelled before this message went out'
+        WHERE run_id = @runId AND status = 'queued'
+        """;
+
     public static Task<int> FailAsync(NpgsqlTransaction transaction, Guid runId, string reason) =>
         transaction.Connection!.ExecuteAsync("""
             UPDATE messaging.flow_runs SET status = 'failed', error = @reason, wait_kind = NULL, updated_at = now(), finished_at = now()

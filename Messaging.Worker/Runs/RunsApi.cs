@@ -20,7 +20,7 @@ public static class RunsApi
         api.MapGet("/deliveries", Deliveries).WithName("CountDeliveries")
             .WithSummary("Outbound messages by latest status (queued, sent, delivered, read, failed, dead_lettered); filter by flow_id");
         api.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelRun")
-            .WithSummary("Stop a running, waiting, sending or dead-lettered run; its scheduled wake-ups find it cancelled and do nothing").RequireAuthorization(AuthenticationExtensions.EditorPolicy);
+            .WithSummary("Stop a running, waiting, sending or dead-lettered run; its sends not yet out are withdrawn, its scheduled wake-ups find it cancelled and do nothing").RequireAuthorization(AuthenticationExtensions.EditorPolicy);
     }
 
     public sealed record Run(
@@ -95,12 +95,18 @@ public static class RunsApi
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         var workspace = user.WorkspaceIdOf();
+        await using var transaction = await connection.BeginTransactionAsync(ct);
         var run = await connection.QuerySingleOrDefaultAsync<Run>($"""
             UPDATE messaging.flow_runs SET status = 'cancelled', wait_kind = NULL, wait_until = NULL, updated_at = now(), finished_at = now()
             WHERE id = @id AND workspace_id = @workspace AND status IN ('running', 'waiting', 'sending', 'dead_lettered') RETURNING {Columns}
-            """, new { id, workspace });
-        if (run is not null) return TypedResults.Ok(run);
-        var status = await connection.ExecuteScalarAsync<string?>("SELECT status FROM messaging.flow_runs WHERE id = @id AND workspace_id = @workspace", new { id, workspace });
+            """, new { id, workspace }, transaction);
+        if (run is not null)
+        {
+            await connection.ExecuteAsync(RunStates.WithdrawQueuedSends, new { runId = id }, transaction);
+            await transaction.CommitAsync(ct);
+            return TypedResults.Ok(run);
+        }
+        var status = await connection.ExecuteScalarAsync<string?>("SELECT status FROM messaging.flow_runs WHERE id = @id AND workspace_id = @workspace", new { id, workspace }, transaction);
         return status is null
             ? TypedResults.NotFound()
             : TypedResults.Problem($"The run is {status}; only running, waiting, sending or dead-lettered runs can be cancelled.", title: "Conflict", statusCode: StatusCodes.Status409Conflict);

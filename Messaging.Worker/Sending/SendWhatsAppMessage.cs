@@ -31,7 +31,7 @@ public sealed class GraphApiThrottledException(string message) : Exception(messa
 /// </summary>
 public static class SendWhatsAppMessageHandler
 {
-    private enum Outcome { Skipped, Paused, RateLimited, PairWaiting, Sent, Failed, Throttled, Retry, DeadLettered, ThrottledTooLong }
+    private enum Outcome { Skipped, Withdrawn, Paused, RateLimited, PairWaiting, Sent, Failed, Throttled, Retry, DeadLettered, ThrottledTooLong }
 
     public static async Task Handle(
         SendWhatsAppMessage message, IMessageContext bus, Envelope envelope, NpgsqlDataSource dataSource, WhatsAppCloudClient graph, RateLimiter limiter,
@@ -53,6 +53,7 @@ public static class SendWhatsAppMessageHandler
                        EXISTS (SELECT 1 FROM messaging.outbound_messages e WHERE e.run_id = o.run_id AND e.status = 'queued' AND e.step < o.step) AS earlier,
                        ch.workspace_id IS NOT DISTINCT FROM o.workspace_id AND ch.phone_number_id IS NOT NULL AS owned, ch.access_token,
                        ch.paused_at IS NOT NULL AS paused,
+                       (SELECT r.status = 'cancelled' FROM messaging.flow_runs r WHERE r.id = o.run_id) AS run_cancelled,
                        (SELECT max(p.throttled_until) FROM messaging.outbound_messages p
                         WHERE p.phone_number_id = o.phone_number_id AND p.to_wa_id = o.to_wa_id AND p.throttled_until > now() AND p.id <> o.id) AS pair_throttled_until
                 FROM messaging.outbound_messages o LEFT JOIN messaging.whatsapp_channels ch ON ch.phone_number_id = o.phone_number_id
@@ -62,6 +63,13 @@ public static class SendWhatsAppMessageHandler
             {
                 // Done already, or an earlier message of the run goes first (and queues this one after it).
                 return Outcome.Skipped;
+            }
+
+            if (outbound.RunCancelled)
+            {
+                // Cancelled while this send was on its way (a cancel withdraws the queued ones it sees).
+                await connection.ExecuteAsync(RunStates.WithdrawQueuedSends, new { runId = outbound.RunId }, transaction);
+                return Outcome.Withdrawn;
             }
 
             if (!outbound.Owned)
@@ -224,6 +232,10 @@ public static class SendWhatsAppMessageHandler
         {
             case Outcome.Skipped:
                 return;
+            case Outcome.Withdrawn:
+                metrics.Sent("withdrawn");
+                logger.LogInformation("Outbound message {OutboundMessageId} withdrawn: run {RunId} was cancelled before it went out", outbound!.Id, outbound.RunId);
+                return;
             case Outcome.Sent:
                 metrics.Sent("sent");
                 logger.LogDebug("Sent outbound message {OutboundMessageId} of run {RunId}", outbound!.Id, outbound.RunId);
@@ -283,5 +295,5 @@ public static class SendWhatsAppMessageHandler
 
     private sealed record Outbound(
         Guid Id, Guid WorkspaceId, Guid RunId, int Step, string PhoneNumberId, string ToWaId, string Body, string Status, int Attempts, bool Earlier, bool Owned, string? AccessToken,
-        bool Paused, DateTime? PairThrottledUntil);
+        bool Paused, bool RunCancelled, DateTime? PairThrottledUntil);
 }

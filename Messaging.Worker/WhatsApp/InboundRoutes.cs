@@ -56,6 +56,7 @@ public static class InboundRoutes
             """, new { waiting.Id, waiting.Number, reason }, transaction);
         if (cancelled == 1)
         {
+            await transaction.Connection!.ExecuteAsync(RunStates.WithdrawQueuedSends, new { runId = waiting.Id }, transaction);
             // Its scheduled timeout, if any, then finds it cancelled and does nothing.
             metrics.WaitInterrupted();
             logger.LogInformation("Run {RunId} waiting for a reply cancelled: message {Wamid} matched the trigger of flow {FlowId}", waiting.Id, inbound.Wamid, matches[0].FlowId);

@@ -160,6 +160,33 @@ public sealed class GraphErrorTests(Hosts hosts)
         Assert.Equal(HttpStatusCode.NotFound, (await kit.Workspace.Worker.PostAsync($"/api/messaging/channels/{WhatsAppKit.NewPhoneNumberId()}/resume", null, Cancel)).StatusCode);
     }
 
+    [Fact]
+    public async Task Cancelling_a_run_while_its_channel_is_paused_withdraws_its_queued_sends_and_resuming_sends_none_of_them()
+    {
+        var kit = await WhatsAppKit.CreateAsync(hosts);
+        hosts.Graph.AnswerError(kit.PhoneNumberId, 190);
+        var flow = await kit.FlowAsync("withdrawn", TwoSends);
+        var waId = WhatsAppKit.NewWaId();
+        await kit.DeliverAsync(kit.Delivery((waId, WhatsAppKit.Text("withdrawn"))));
+        var run = await kit.RunAsync(flow, waId, "sending");
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<int?>(
+            "SELECT paused_code FROM messaging.whatsapp_channels WHERE phone_number_id = @PhoneNumberId", new { kit.PhoneNumberId }), TimeSpan.FromSeconds(30), "the channel paused");
+
+        var cancelled = await kit.Workspace.Worker.PostAsync($"/api/messaging/runs/{run}/cancel", null, Cancel);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        Assert.Equal("cancelled,cancelled", await hosts.Servers.ScalarAsync<string>(
+            "SELECT string_agg(status, ',' ORDER BY step) FROM messaging.outbound_messages WHERE run_id = @run", new { run }));
+
+        // Resuming the channel now sends a later run's message, and still nothing of the cancelled run.
+        var resumed = await kit.Workspace.Worker.PostAsync($"/api/messaging/channels/{kit.PhoneNumberId}/resume", null, Cancel);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        var later = WhatsAppKit.NewWaId();
+        await kit.DeliverAsync(kit.Delivery((later, WhatsAppKit.Text("withdrawn"))));
+        await kit.RunAsync(flow, later, "completed");
+        Assert.Empty(kit.SentTo(waId));
+        Assert.Equal("cancelled", await hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.flow_runs WHERE id = @run", new { run }));
+    }
+
     /// <summary>The run's first message (the only one sent for: the next waits behind it).</summary>
     private async Task<Guid> FirstOutboundAsync(Guid run) =>
         (await hosts.Servers.ScalarAsync<Guid?>("SELECT id FROM messaging.outbound_messages WHERE run_id = @run AND step = 1", new { run }))!.Value;
