@@ -43,7 +43,7 @@ public static class IdentifyApi
         var errors = new Dictionary<string, string[]>();
         var fields = new FieldReader(root, "", errors);
         var workspace = fields.Guid("workspace_id", required: true);
-        var visitor = fields.Id("visitor_id", required: true);
+        var visitor = fields.VisitorId("visitor_id", "tracking-identify", required: true);
         var contact = fields.Id("contact_id", required: true);
         if (errors.Count > 0)
         {
