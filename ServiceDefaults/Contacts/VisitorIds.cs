@@ -65,6 +65,10 @@ public static partial class VisitorIds
 
     public static bool IsValid(string? text) => Parse(text, out _) is not null;
 
+    /// <summary>Whether the text stands for "nothing" ("null", "undefined", "{{contact.id}}" ...): also no contact id.</summary>
+    public static bool IsPlaceholder(string? text) =>
+        text?.Trim() is not { Length: > 0 } trimmed || Placeholders.Contains(trimmed) || (trimmed.StartsWith("{{") && trimmed.EndsWith("}}"));
+
     public static void Count(string endpoint, string reason) =>
         Absent.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("reason", reason));
 

@@ -146,6 +146,12 @@ public static class CrmWebhookApi
             return JsonBody.Invalid(parsed.Errors!);
         }
 
+        if (delivery.Contacts.FirstOrDefault(c => VisitorIds.IsPlaceholder(c.ContactId)) is { } placeholder)
+        {
+            services.Metrics.Delivery(adapter, "invalid");
+            return JsonBody.Invalid(new() { ["body"] = [$"names the contact '{placeholder.ContactId}', a placeholder: the {adapter} adapter needs the CRM's real contact id"] });
+        }
+
         var now = DateTime.UtcNow;
         var endpoint = "crm-" + adapter;
         var outcomes = await services.Messages.InOutboxTransactionAsync(services.DataSource, async transaction =>

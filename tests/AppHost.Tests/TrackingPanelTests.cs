@@ -24,7 +24,7 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         var secret = (await (await tracking.PostAsync("/api/tracking/settings/crm-secret", null)).EnsureSuccessStatusCode()
             .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
         var tag = Guid.NewGuid().ToString("N")[..10];
-        var visitor = "v-" + tag;
+        var visitor = Guid.CreateVersion7().ToString();
         using var anonymous = topology.Client("tracking-api");
 
         // A page view from t.js, the CRM's contact webhook carrying the visitor id, then the script reporting another contact.
