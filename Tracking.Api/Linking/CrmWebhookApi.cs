@@ -90,6 +90,7 @@ public static class CrmWebhookApi
 
         CrmAdapterSettings? settings;
         WorkspaceSettings workspaceSettings;
+        var byPathToken = !Guid.TryParse(key, out _);
         await using (var connection = await services.DataSource.OpenConnectionAsync(cancellationToken))
         {
             if (Guid.TryParse(key, out var workspace))
@@ -120,7 +121,7 @@ public static class CrmWebhookApi
         string? refusal;
         try
         {
-            refusal = CrmAuth.Refusal(http.Request, raw, settings, workspaceSettings.CrmSecret, services.Secrets, services.Clock.GetUtcNow());
+            refusal = CrmAuth.Refusal(http.Request, raw, settings, byPathToken, workspaceSettings.CrmSecret, services.Secrets, services.Clock.GetUtcNow());
         }
         catch (CryptographicException ex)
         {

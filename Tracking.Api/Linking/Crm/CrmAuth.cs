@@ -37,8 +37,13 @@ public static class CrmAuth
     public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     /// <summary>Null when the delivery is authentic, else why not (the 401's detail: what this adapter expected).</summary>
-    public static string? Refusal(HttpRequest request, byte[] body, CrmAdapterSettings settings, string? legacySecret, SecretProtector secrets, DateTimeOffset now)
+    public static string? Refusal(
+        HttpRequest request, byte[] body, CrmAdapterSettings settings, bool byPathToken, string? legacySecret, SecretProtector secrets, DateTimeOffset now)
     {
+        if (byPathToken)
+        {
+            return settings.Auth == PathToken ? null : $"The {settings.Adapter} adapter of this workspace does not authenticate by URL token.";
+        }
         var secret = settings.SecretProtected is null ? null
             : secrets.Unprotect(settings.SecretProtected, CrmAdapterSettings.Purpose(settings.WorkspaceId, settings.Adapter));
         // The first GoHighLevel URL keeps working with the workspace's CRM secret whatever else is configured.

@@ -189,13 +189,15 @@ public sealed class CrmAdapterTests(Hosts hosts)
         var bad = new CrmKit(tracked, JsonDocument.Parse($$"""{"address":"/api/tracking/crm/hubspot/{{tracked.Id}}"}""").RootElement);
         var objectToHubSpot = await bad.PostAsync(pipedrive, CrmKit.HubSpotV3("hubspot-client-secret-0123456789", pipedrive));
 
-        string Body(HttpResponseMessage r) => TrackedWorkspace.BodyAsync(r).Result.GetProperty("errors").GetProperty("body")[0].GetString()!;
+        var bodies = new Dictionary<HttpResponseMessage, JsonElement>();
+        foreach (var r in new[] { arrayToGoHighLevel, pipedriveToGoHighLevel, objectToHubSpot }) bodies[r] = await TrackedWorkspace.BodyAsync(r);
+        string Body(HttpResponseMessage r) => bodies[r].GetProperty("errors").GetProperty("body")[0].GetString()!;
         Assert.Equal(HttpStatusCode.BadRequest, arrayToGoHighLevel.StatusCode);
         Assert.Contains("gohighlevel adapter expects", Body(arrayToGoHighLevel));
         Assert.Contains("HubSpot", Body(arrayToGoHighLevel));
         Assert.Equal(HttpStatusCode.BadRequest, pipedriveToGoHighLevel.StatusCode);
         Assert.Contains("Pipedrive", Body(pipedriveToGoHighLevel));
-        Assert.False((await TrackedWorkspace.BodyAsync(pipedriveToGoHighLevel)).GetProperty("errors").TryGetProperty("contact_id", out _));
+        Assert.False(bodies[pipedriveToGoHighLevel].GetProperty("errors").TryGetProperty("contact_id", out _));
         Assert.Equal(HttpStatusCode.BadRequest, objectToHubSpot.StatusCode);
         Assert.Contains("hubspot adapter expects a JSON array", Body(objectToHubSpot));
         Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.contacts WHERE workspace_id = @Id", new { tracked.Id }));
