@@ -176,7 +176,7 @@ public sealed partial class FuzzTests(Hosts hosts)
     private static string Endpoint(FuzzRequest request) =>
         $"{request.Method} " + IdSegment().Replace(request.Path.Split('?')[0], "${prefix}{id}");
 
-    [GeneratedRegex("(?<prefix>/(crm|leads|conversions)/)[^/]+(?=/refund|/$|$)")]
+    [GeneratedRegex("(?<prefix>/(crm|leads|conversions)/(?:(?:gohighlevel|hubspot|pipedrive|generic)/)?)[^/]+(?=/refund|/$|$)")]
     private static partial Regex IdSegment();
 
     private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
