@@ -65,10 +65,11 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await page.GotoAsync("/Visitors/Sessions?VisitorId=nobody-" + tag);
         await Assertions.Expect(page.Locator("p.empty")).ToContainTextAsync("No sessions");
 
-        // Settings: a bad field name is refused at its field, by the API's rule.
+        // Settings: a bad storage key is refused at its field, by the API's rule (a visitor field may be any CRM label).
         await page.GotoAsync("/Visitors/Settings");
         await Assertions.Expect(page.Locator("pre.code")).ToContainTextAsync("/t.js");
-        await page.GetByLabel("Visitor field name").FillAsync("not valid!");
+        await page.GetByLabel("Visitor field name").FillAsync("Funnels Visitor ID");
+        await page.GetByLabel("Storage key").FillAsync("not valid!");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         await Assertions.Expect(page.Locator(".field-errors")).ToContainTextAsync("letters, digits");
         await Browser.ScreenshotAsync(page, "tracking-settings");
