@@ -35,7 +35,8 @@
   // not one ("null", "undefined" left by a page script, an old id) is replaced, never sent.
   var VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   var visitorId = get('fid_vid');
-  if (!visitorId || !VISITOR_ID.test(visitorId)) { visitorId = uuid7(); set('fid_vid', visitorId); }
+  // A new visitor starts a new session: the stored one belonged to the value replaced.
+  if (!visitorId || !VISITOR_ID.test(visitorId)) { visitorId = uuid7(); set('fid_vid', visitorId); set('fid_sid', ''); }
   // Values that stand for "nothing" when a page stringifies a missing contact id.
   var PLACEHOLDER = /^(null|undefined|nan|none|nil|\[object object\]|\{\{.*\}\})$/i;
 

@@ -71,9 +71,9 @@ public sealed class ScriptInBrowserTests(Hosts hosts)
         Assert.NotEqual(visitorId, replaced);
         Assert.Equal(replaced, await page.EvaluateAsync<string>("() => localStorage.getItem('fid_vid')"));
         await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
-            "SELECT visitor_id FROM tracking.sessions WHERE workspace_id = @Id AND visitor_id = @replaced", new { tracked.Id, replaced }),
+            "SELECT visitor_id FROM tracking.events WHERE workspace_id = @Id AND visitor_id = @replaced LIMIT 1", new { tracked.Id, replaced }),
             TimeSpan.FromSeconds(20), "the replaced visitor's page view");
-        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.sessions WHERE workspace_id = @Id AND visitor_id = 'null'", new { tracked.Id }));
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.events WHERE workspace_id = @Id AND visitor_id = 'null'", new { tracked.Id }));
     }
 
     private static int FreePort()
