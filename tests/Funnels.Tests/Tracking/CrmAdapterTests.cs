@@ -108,6 +108,33 @@ public sealed class CrmAdapterTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task HubSpot_object_subscriptions_of_contacts_link_and_those_of_other_object_types_are_ignored()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        const string appSecret = "hubspot-client-secret-abcdefghij";
+        var crm = await CrmKit.ConfigureAsync(tracked, "hubspot", new { auth = "hubspot_v3", secret = appSecret, visitor_field = "funnels_visitor_id" });
+        var visitor = TrackedWorkspace.NewVisitorId();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // The developer platform's object-based subscriptions carry objectTypeId (0-1: contacts, 0-3: deals).
+        var events = $$"""
+            [{"eventId":100,"subscriptionId":200,"portalId":12345678,"appId":987654,"occurredAt":{{now}},"subscriptionType":"object.creation",
+              "attemptNumber":0,"objectId":7001,"objectTypeId":"0-1","changeFlag":"CREATED","changeSource":"CRM_UI","sourceId":"userId:45678"},
+             {"eventId":101,"subscriptionId":201,"portalId":12345678,"appId":987654,"occurredAt":{{now}},"subscriptionType":"object.propertyChange",
+              "attemptNumber":0,"objectId":7001,"objectTypeId":"0-1","propertyName":"funnels_visitor_id","propertyValue":"{{visitor}}",
+              "changeSource":"FORM","isSensitive":false},
+             {"eventId":102,"subscriptionId":202,"portalId":12345678,"appId":987654,"occurredAt":{{now}},"subscriptionType":"object.propertyChange",
+              "attemptNumber":0,"objectId":9001,"objectTypeId":"0-3","propertyName":"funnels_visitor_id","propertyValue":"{{visitor}}","changeSource":"CRM_UI"}]
+            """;
+
+        var signed = await crm.PostAsync(events, CrmKit.HubSpotV3(appSecret, events));
+
+        Assert.Equal(HttpStatusCode.OK, signed.StatusCode);
+        Assert.Equal(1, (await TrackedWorkspace.BodyAsync(signed)).GetProperty("ignored").GetInt32());
+        Assert.Equal("7001", await LinkedContactAsync(tracked, visitor));
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.contacts WHERE workspace_id = @Id AND id = '9001'", new { tracked.Id }));
+    }
+
+    [Fact]
     public async Task Pipedrive_webhooks_v2_with_basic_auth_link_the_person_and_other_entities_are_ignored()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
