@@ -21,7 +21,7 @@ if (LocalMachine.Problems(builder, ports) is [_, ..] problems)
 
 // Secrets every service shares: the key admin bearer tokens are signed with, the key that
 // Admin.Web signs the browser's address with (per-person sign-in limits), and the AES-256 key
-// WhatsApp channels' access tokens are encrypted with at rest. The first admin's password
+// WhatsApp channels' access tokens and CRM adapters' secrets are encrypted with at rest. The first admin's password
 // is seeded by Runtime.Api on its first start.
 var signingKey = builder.AddGeneratedSecret("auth-signing-key");
 var clientAddressKey = builder.AddGeneratedSecret("auth-client-address-key");
@@ -63,7 +63,8 @@ var trackingApi = builder.AddFunnelsService<Projects.Tracking_Api>("tracking-api
     .WithReference(database).WaitFor(database)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(redis).WaitFor(redis)
-    .WithEnvironment("Auth__SigningKey", signingKey);
+    .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithEnvironment("Secrets__EncryptionKey", encryptionKey);
 
 // Messaging worker: triggers, flows, scheduled steps, outbound webhooks, payouts. The bench
 // drains bursts with two (Funnels:MessagingWorkers=2): messaging-worker-2, … on ports of their own.

@@ -24,6 +24,7 @@ app.MapIdentifyApi();
 app.MapCrmWebhookApi();
 app.MapLinkingApi();
 app.MapSettingsApi();
+app.MapCrmSettingsApi();
 app.MapCampaignsApi();
 app.MapAttributionApi();
 app.MapAttributionReadsApi();

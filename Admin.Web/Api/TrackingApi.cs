@@ -26,6 +26,15 @@ public interface ITrackingApi
     [Post("/api/tracking/settings/attribution-key")]
     Task<AttributionKey> RotateAttributionKeyAsync(CancellationToken ct = default);
 
+    [Get("/api/tracking/settings/crm")]
+    Task<List<CrmAdapter>> CrmAdaptersAsync(CancellationToken ct = default);
+
+    [Put("/api/tracking/settings/crm/{adapter}")]
+    Task<IApiResponse<CrmAdapterConfigured>> ConfigureCrmAdapterAsync(string adapter, [Body] CrmAdapterRequest request, CancellationToken ct = default);
+
+    [Delete("/api/tracking/settings/crm/{adapter}")]
+    Task<IApiResponse> DeleteCrmAdapterAsync(string adapter, CancellationToken ct = default);
+
     [Get("/api/tracking/campaigns")]
     Task<PagedList<Campaign>> CampaignsAsync(int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 
@@ -84,6 +93,16 @@ public sealed record TrackingSettingsRequest(string? VisitorField, string? Stora
 public sealed record CrmSecret(string Secret);
 
 public sealed record AttributionKey(string Key, string Header);
+
+public sealed record CrmPaths(string? ContactId, string? Email, string? Phone, string? VisitorId);
+
+public sealed record CrmAdapter(
+    string Adapter, string Title, List<string> AuthModes, bool Configured, string? Auth, string? Username, string? VisitorField, CrmPaths? Paths,
+    string? Address, DateTime? UpdatedAt);
+
+public sealed record CrmAdapterRequest(string? Auth, string? Secret, string? Username, string? VisitorField, CrmPaths? Paths);
+
+public sealed record CrmAdapterConfigured(string Adapter, string Auth, string Address, string? Secret, string? Username, string? VisitorField, string Sends);
 
 public static class CampaignStatuses
 {

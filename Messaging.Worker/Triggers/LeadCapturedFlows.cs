@@ -3,6 +3,7 @@ using Dapper;
 using Funnels.Contracts;
 using Funnels.Messaging.Runs;
 using Funnels.Messaging.WhatsApp;
+using Funnels.ServiceDefaults.Contacts;
 using Npgsql;
 using Wolverine;
 
@@ -26,11 +27,7 @@ public static class LeadCapturedFlows
     public const string AnyMatching = "EXISTS (SELECT 1 " + Matching + ")";
 
     /// <summary>The WhatsApp id of the lead's phone, or null when it left none usable.</summary>
-    public static string? Digits(LeadCaptured message)
-    {
-        var digits = new string((message.Phone ?? "").Where(char.IsAsciiDigit).ToArray());
-        return digits.Length < 6 ? null : digits;
-    }
+    public static string? Digits(LeadCaptured message) => PhoneNumbers.Digits(message.Phone);
 
     public static async Task StartAsync(NpgsqlTransaction transaction, IMessageContext bus, LeadCaptured message, string digits)
     {
@@ -41,7 +38,7 @@ public static class LeadCapturedFlows
             return;
         }
         var name = message.FormData.ValueKind == JsonValueKind.Object && message.FormData.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-        var contact = await Contacts.UpsertAsync(transaction, message.WorkspaceId, digits, "+" + digits, name);
+        var contact = await Contacts.UpsertAsync(transaction, message.WorkspaceId, digits, PhoneNumbers.E164(digits), name);
         var input = JsonSerializer.Serialize(new { source = "lead_captured", lead_id = message.LeadId, funnel_id = message.FunnelId, email = message.Email, form_data = message.FormData });
         var triggers = await connection.QueryAsync<Guid>("""
             INSERT INTO messaging.scheduled_triggers (id, workspace_id, flow_id, flow_version, contact_id, phone_number_id, source, source_key, input)

@@ -3,6 +3,7 @@ using Dapper;
 using Funnels.Contracts;
 using Funnels.Messaging.Runs;
 using Funnels.Messaging.Triggers;
+using Funnels.ServiceDefaults.Contacts;
 using Funnels.ServiceDefaults.Messaging;
 using Npgsql;
 using Wolverine;
@@ -70,8 +71,15 @@ public static class WhatsAppWebhookReceivedHandler
 /// <summary>Contacts are upserted by WhatsApp id, falling back to the phone (a contact first known from a lead).</summary>
 public static class Contacts
 {
-    public static Task<Guid> UpsertAsync(NpgsqlTransaction transaction, Guid workspace, string waId, string? phone, string? name) =>
-        transaction.Connection!.QuerySingleAsync<Guid>("""
+    /// <summary>
+    /// The wa_id and phone are normalised here, for every caller (PhoneNumbers): "+16505551234" and
+    /// "16505551234" are one contact with wa_id "16505551234" and phone "+16505551234", never "++...".
+    /// </summary>
+    public static Task<Guid> UpsertAsync(NpgsqlTransaction transaction, Guid workspace, string waId, string? phone, string? name)
+    {
+        waId = PhoneNumbers.Digits(waId) ?? waId;
+        phone = PhoneNumbers.E164(phone) ?? PhoneNumbers.E164(waId);
+        return transaction.Connection!.QuerySingleAsync<Guid>("""
             WITH existing AS (
                 SELECT id FROM messaging.contacts WHERE workspace_id = @workspace AND (wa_id = @waId OR (@phone IS NOT NULL AND phone = @phone))
                 ORDER BY (wa_id = @waId) DESC LIMIT 1 FOR UPDATE
@@ -86,4 +94,5 @@ public static class Contacts
             )
             SELECT id FROM updated UNION ALL SELECT id FROM inserted
             """, new { id = Guid.CreateVersion7(), workspace, waId, phone, name }, transaction);
+    }
 }

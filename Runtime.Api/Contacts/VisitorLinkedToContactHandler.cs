@@ -1,5 +1,6 @@
 using Dapper;
 using Funnels.Contracts;
+using Funnels.ServiceDefaults.Contacts;
 using Funnels.ServiceDefaults.Messaging;
 using Npgsql;
 using Wolverine;
@@ -19,8 +20,14 @@ public static class VisitorLinkedToContactHandler
 {
     private const string Consumer = "visitor-linked-to-contact";
 
-    public static Task Handle(VisitorLinkedToContact message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
-        context.InOutboxTransactionAsync(dataSource, async transaction =>
+    public static Task Handle(VisitorLinkedToContact message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        // A link announced before placeholders were refused ("null" linked to a contact) must not join every "null" lead to it.
+        if (VisitorIds.Read(message.VisitorId, "runtime-visitor-linked") is null)
+        {
+            return Task.CompletedTask;
+        }
+        return context.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             // Generation 1 keeps the key it always had, so a link applied before generations existed is not applied twice.
             var key = message.Generation <= 1 ? $"{message.WorkspaceId}:{message.VisitorId}" : $"{message.WorkspaceId}:{message.VisitorId}:{message.Generation}";
@@ -50,6 +57,7 @@ public static class VisitorLinkedToContactHandler
                 WHERE workspace_id = @WorkspaceId AND visitor_id = @VisitorId AND contact_id IS DISTINCT FROM @ContactId
                 """, Parameters(message), transaction);
         }, cancellationToken);
+    }
 
     private static object Parameters(VisitorLinkedToContact message) => new
     {

@@ -99,6 +99,7 @@ public static class LeadWriter
             SELECT l.id, l.funnel_id, l.publication_id, l.email, l.phone, l.visitor_id, s.current_page_id, s.status, s.version, l.created_at
             FROM runtime.leads l JOIN runtime.lead_states s ON s.lead_id = l.id
             WHERE l.workspace_id = @workspaceId AND (l.email = @Email OR l.phone = @Phone OR l.visitor_id = @VisitorId)
+            ORDER BY l.created_at, l.id
             FOR UPDATE OF s
             """, new { keys, workspaceId, identity.Email, identity.Phone, identity.VisitorId }, transaction);
         await results.ReadSingleAsync<long>();

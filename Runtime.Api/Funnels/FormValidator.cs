@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Funnels.ServiceDefaults.Contacts;
 
 namespace Funnels.Runtime.Funnels;
 
@@ -101,7 +102,7 @@ public static class FormValidator
             case FieldType.Email when !EmailShape.IsMatch(text.Trim()) || text.Length > 254:
                 return "must be an email address";
             case FieldType.Phone when LeadIdentity.NormalizePhone(text) is null:
-                return "must be a phone number (7 to 15 digits, optionally starting with +)";
+                return PhoneNumbers.Rule;
         }
         if (field.Pattern is { } pattern)
         {

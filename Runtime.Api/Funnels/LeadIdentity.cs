@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Funnels.ServiceDefaults.Contacts;
 
 namespace Funnels.Runtime.Funnels;
 
@@ -39,8 +40,8 @@ public sealed record LeadIdentity(string? Email, string? Phone, string? VisitorI
                 }
             }
         }
-        var visitor = string.IsNullOrWhiteSpace(visitorId) ? null : visitorId.Trim();
-        return new LeadIdentity(email, phone, visitor is { Length: <= 128 } ? visitor : null);
+        // "null", "undefined" and other values that are not t.js's visitor ids identify nobody (VisitorIds).
+        return new LeadIdentity(email, phone, VisitorIds.Read(visitorId, "runtime-events"));
     }
 
     public static string? NormalizeEmail(string email)
@@ -49,19 +50,6 @@ public sealed record LeadIdentity(string? Email, string? Phone, string? VisitorI
         return trimmed.Contains('@') ? trimmed : null;
     }
 
-    /// <summary>Digits only, with a leading + kept: "+57 (300) 123-4567" becomes "+573001234567".</summary>
-    public static string? NormalizePhone(string phone)
-    {
-        var trimmed = phone.Trim();
-        if (trimmed.Any(c => !(char.IsAsciiDigit(c) || c is ' ' or '-' or '(' or ')' or '.' or '+')) || trimmed.LastIndexOf('+') > 0)
-        {
-            return null;
-        }
-        var digits = new string(trimmed.Where(char.IsAsciiDigit).ToArray());
-        if (digits.Length is < 7 or > 15)
-        {
-            return null;
-        }
-        return trimmed.StartsWith('+') ? "+" + digits : digits;
-    }
+    /// <summary>"+" and the E.164 digits: "+57 (300) 123-4567" and "573001234567" are both "+573001234567" (PhoneNumbers).</summary>
+    public static string? NormalizePhone(string phone) => PhoneNumbers.E164(phone);
 }

@@ -32,7 +32,7 @@ public static class CollectRequestParser
         }
         var top = new FieldReader(root, "", errors);
         var workspace = top.Guid("workspace_id", required: true);
-        var visitor = top.Id("visitor_id", required: true);
+        var visitor = top.VisitorId("visitor_id", "tracking-collect", required: true);
         var session = top.Id("session_id", required: true);
 
         var sourceElement = top.Raw("session");

@@ -5,6 +5,7 @@ using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Collect;
+using Funnels.Tracking.Linking.Crm;
 using Funnels.Tracking.Workspaces;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
@@ -25,6 +26,8 @@ internal static class Extensions
         builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
+        // CRM adapters' secrets are encrypted at rest (Secrets:EncryptionKey).
+        builder.AddFunnelsSecrets();
         builder.AddFunnelsMessaging(Schema, typeof(Program).Assembly, routes =>
         {
             // Commissions computed by Messaging.Worker come back here for the read models.
@@ -46,6 +49,7 @@ internal static class Extensions
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
         builder.Services.AddSingleton<KnownWorkspaces>();
         builder.Services.AddSingleton<AttributionMetrics>();
+        builder.Services.AddSingleton<CrmMetrics>();
         // The clock that stamps paid traffic (tests replace it to record clicks before or after a campaign's end).
         builder.Services.TryAddSingleton(TimeProvider.System);
 

@@ -1,3 +1,4 @@
+using Funnels.ServiceDefaults.Contacts;
 using Funnels.ServiceDefaults.Messaging;
 using Funnels.ServiceDefaults.RateLimiting;
 using Funnels.Tracking.Collect;
@@ -43,8 +44,12 @@ public static class IdentifyApi
         var errors = new Dictionary<string, string[]>();
         var fields = new FieldReader(root, "", errors);
         var workspace = fields.Guid("workspace_id", required: true);
-        var visitor = fields.Id("visitor_id", required: true);
+        var visitor = fields.VisitorId("visitor_id", "tracking-identify", required: true);
         var contact = fields.Id("contact_id", required: true);
+        if (contact is not null && VisitorIds.IsPlaceholder(contact))
+        {
+            fields.Fail("contact_id", "is a placeholder (\"null\", \"undefined\" ...), not a contact id");
+        }
         if (errors.Count > 0)
         {
             return JsonBody.Invalid(errors);

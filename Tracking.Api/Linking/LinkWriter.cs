@@ -1,5 +1,6 @@
 using Dapper;
 using Funnels.Contracts;
+using Funnels.ServiceDefaults.Contacts;
 using Npgsql;
 using Wolverine;
 
@@ -125,10 +126,12 @@ public static class LinkWriter
 
     private sealed record ExistingLink(string ContactId, string Method, string Trust, int Generation, DateTime LinkedAt);
 
-    public static Task UpsertContactAsync(NpgsqlTransaction transaction, Guid workspaceId, string contactId, string? email, string? phone, DateTime now) =>
+    /// <summary>The phone is stored as PhoneNumbers.E164 ("+16505551234" however the CRM wrote it); text that is no phone number is kept as sent.</summary>
+    public static Task UpsertContactAsync(
+        NpgsqlTransaction transaction, Guid workspaceId, string contactId, string? email, string? phone, DateTime now, IReadOnlyList<string>? tags = null) =>
         transaction.Connection!.ExecuteAsync("""
-            INSERT INTO tracking.contacts (workspace_id, id, email, phone, created_at, updated_at) VALUES (@workspaceId, @contactId, @email, @phone, @now, @now)
+            INSERT INTO tracking.contacts (workspace_id, id, email, phone, tags, created_at, updated_at) VALUES (@workspaceId, @contactId, @email, @phone, @tags, @now, @now)
             ON CONFLICT (workspace_id, id) DO UPDATE SET email = coalesce(EXCLUDED.email, contacts.email),
-                phone = coalesce(EXCLUDED.phone, contacts.phone), updated_at = EXCLUDED.updated_at
-            """, new { workspaceId, contactId, email, phone, now }, transaction);
+                phone = coalesce(EXCLUDED.phone, contacts.phone), tags = coalesce(EXCLUDED.tags, contacts.tags), updated_at = EXCLUDED.updated_at
+            """, new { workspaceId, contactId, email, phone = PhoneNumbers.E164(phone) ?? phone, tags = tags?.ToArray(), now }, transaction);
 }

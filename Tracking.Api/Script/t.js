@@ -31,8 +31,14 @@
     return h;
   }
 
+  // The visitor id's format (docs/crm-webhooks.md): a UUIDv7 in lower-case hex. A stored value that is
+  // not one ("null", "undefined" left by a page script, an old id) is replaced, never sent.
+  var VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   var visitorId = get('fid_vid');
-  if (!visitorId) { visitorId = uuid7(); set('fid_vid', visitorId); }
+  // A new visitor starts a new session: the stored one belonged to the value replaced.
+  if (!visitorId || !VISITOR_ID.test(visitorId)) { visitorId = uuid7(); set('fid_vid', visitorId); set('fid_sid', ''); }
+  // Values that stand for "nothing" when a page stringifies a missing contact id.
+  var PLACEHOLDER = /^(null|undefined|nan|none|nil|\[object object\]|\{\{.*\}\})$/i;
 
   function params() {
     var q = new URLSearchParams(w.location.search), out = {};
@@ -86,7 +92,7 @@
   var identified = get('fid_contact');
   function identify(contactId) {
     contactId = contactId == null ? '' : String(contactId).trim();
-    if (!contactId || contactId === identified) return;
+    if (!contactId || PLACEHOLDER.test(contactId) || contactId === identified) return;
     identified = contactId;
     set('fid_contact', contactId);
     post('/api/tracking/identify', { workspace_id: cfg.workspace, visitor_id: visitorId, contact_id: contactId });

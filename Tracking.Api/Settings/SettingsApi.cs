@@ -48,7 +48,7 @@ public static partial class SettingsApi
         SettingsRequest request, ClaimsPrincipal user, HttpRequest http, NpgsqlDataSource db, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        if (request.VisitorField is null || !Name().IsMatch(request.VisitorField)) errors["visitor_field"] = ["must be 1-64 letters, digits, '_' or '-' (for example fid_vid or rstk_vid)"];
+        if (!IsFieldLabel(request.VisitorField)) errors["visitor_field"] = [FieldLabelRule];
         if (request.StorageKey is null || !Name().IsMatch(request.StorageKey)) errors["storage_key"] = ["must be 1-64 letters, digits, '_' or '-' (for example _ud)"];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
 
@@ -99,6 +99,12 @@ public static partial class SettingsApi
         return new SettingsView(settings.VisitorField, settings.StorageKey, settings.CrmSecret is not null,
             $"/api/tracking/webhooks/crm/{settings.WorkspaceId}", snippet, settings.AttributionKeyHash is not null, settings.AttributionKeyRequired);
     }
+
+    public const string FieldLabelRule = "must be the CRM's field name or label, 1-100 characters without control characters or surrounding spaces (for example fid_vid, rstk_vid or Funnels Visitor ID)";
+
+    /// <summary>A CRM field's name or label: GoHighLevel sends custom fields under their labels, spaces included.</summary>
+    public static bool IsFieldLabel(string? label) =>
+        label is { Length: >= 1 and <= 100 } && label.Trim() == label && !label.Any(char.IsControl);
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex Name();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Funnels.ServiceDefaults.Contacts;
 
 namespace Funnels.Tracking.Web;
 
@@ -148,6 +149,30 @@ public sealed class FieldReader(JsonElement element, string prefix, Dictionary<s
             return null;
         }
         return text;
+    }
+
+    /// <summary>
+    /// A visitor id in t.js's format (VisitorIds). A placeholder ("null", "undefined", "", ...) or any
+    /// other text is no visitor id: counted for <paramref name="endpoint"/>, and an error when one is required.
+    /// </summary>
+    public string? VisitorId(string name, string endpoint, bool required = false)
+    {
+        var value = Raw(name);
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            if (required) Fail(name, "is required: " + VisitorIds.Format);
+            return null;
+        }
+        var id = value.ValueKind == JsonValueKind.String ? VisitorIds.Read(value.GetString(), endpoint) : null;
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            VisitorIds.Count(endpoint, VisitorIds.Malformed);
+        }
+        if (id is null && required)
+        {
+            Fail(name, $"is not a visitor id (placeholders such as \"null\" or \"undefined\" count as none): it must be {VisitorIds.Format}");
+        }
+        return id;
     }
 
     public Guid? Guid(string name, bool required = false)

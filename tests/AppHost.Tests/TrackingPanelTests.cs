@@ -24,7 +24,7 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         var secret = (await (await tracking.PostAsync("/api/tracking/settings/crm-secret", null)).EnsureSuccessStatusCode()
             .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
         var tag = Guid.NewGuid().ToString("N")[..10];
-        var visitor = "v-" + tag;
+        var visitor = Guid.CreateVersion7().ToString();
         using var anonymous = topology.Client("tracking-api");
 
         // A page view from t.js, the CRM's contact webhook carrying the visitor id, then the script reporting another contact.
@@ -65,13 +65,39 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await page.GotoAsync("/Visitors/Sessions?VisitorId=nobody-" + tag);
         await Assertions.Expect(page.Locator("p.empty")).ToContainTextAsync("No sessions");
 
-        // Settings: a bad field name is refused at its field, by the API's rule.
+        // Settings: a bad storage key is refused at its field, by the API's rule (a visitor field may be any CRM label).
         await page.GotoAsync("/Visitors/Settings");
         await Assertions.Expect(page.Locator("pre.code")).ToContainTextAsync("/t.js");
-        await page.GetByLabel("Visitor field name").FillAsync("not valid!");
+        await page.GetByLabel("Visitor field name").FillAsync("Funnels Visitor ID");
+        await page.GetByLabel("Storage key").FillAsync("not valid!");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         await Assertions.Expect(page.Locator(".field-errors")).ToContainTextAsync("letters, digits");
         await Browser.ScreenshotAsync(page, "tracking-settings");
+
+        // The owner configures Pipedrive's adapter with basic auth: its address and generated password are shown once,
+        // and a webhooks v2 delivery with them links a visitor.
+        await page.GetByLabel("CRM", new() { Exact = true }).SelectOptionAsync("pipedrive");
+        await page.GetByLabel("Authentication").SelectOptionAsync("basic");
+        await page.GetByLabel("User name (basic auth)").FillAsync("pipedrive");
+        await page.GetByLabel("Visitor field (label, property name, field key or custom field id)").FillAsync("fid_vid");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Configure adapter" }).ClickAsync();
+        var configured = await page.Locator("#crm-configured").TextContentAsync();
+        var password = System.Text.RegularExpressions.Regex.Match(configured!, "secret (crm_[0-9a-f]+)").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(password), configured);
+        await Assertions.Expect(page.Locator("#crm-adapters")).ToContainTextAsync("basic");
+        var pipedriveVisitor = Guid.CreateVersion7().ToString();
+        using var delivery = new HttpRequestMessage(HttpMethod.Post, $"/api/tracking/crm/pipedrive/{workspace}")
+        {
+            Content = new StringContent($$$$"""
+                {"data":{"id":77,"name":"Ana","emails":[{"label":"work","value":"{{{{tag}}}}@example.com","primary":true}],"phones":[],
+                  "custom_fields":{"fid_vid":{"type":"varchar","value":"{{{{pipedriveVisitor}}}}"}}},
+                 "previous":null,"meta":{"action":"create","entity":"person","entity_id":"77","version":"2.0","company_id":"1","type":"general"}}
+                """, Encoding.UTF8, "application/json"),
+        };
+        delivery.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("pipedrive:" + password)));
+        var piped = await anonymous.SendAsync(delivery);
+        Assert.True(piped.IsSuccessStatusCode, await piped.Content.ReadAsStringAsync());
+        Assert.Equal("linked", (await piped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("link").GetString());
     });
 
     [Fact]

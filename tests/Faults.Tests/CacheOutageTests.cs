@@ -78,7 +78,7 @@ public sealed class CacheOutageTests(Hosts hosts)
         using var client = hosts.Tracking.CreateClient();
         var batch = JsonSerializer.Serialize(new
         {
-            workspace_id = workspaceId, visitor_id = "v-" + Guid.NewGuid().ToString("N")[..12], session_id = "s-" + Guid.NewGuid().ToString("N")[..12],
+            workspace_id = workspaceId, visitor_id = Guid.CreateVersion7().ToString(), session_id = "s-" + Guid.NewGuid().ToString("N")[..12],
             events = new[] { new { id = "e-" + Guid.NewGuid().ToString("N"), type = "page_view", url = "https://shop.example/" } },
         });
         return await client.PostAsync("/api/tracking/collect", new StringContent(batch, Encoding.UTF8, "text/plain"), Cancel);

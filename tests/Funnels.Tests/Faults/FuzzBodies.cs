@@ -8,7 +8,8 @@ namespace Funnels.Tests.Faults;
 /// <summary>What the generator needs to know of the test's world: real slugs, ids and secrets, so bodies get past the first checks.</summary>
 public sealed record FuzzWorld(
     string Slug, Guid WorkspaceId, string CrmSecret, Guid CampaignId, Guid InfluencerId, string Currency,
-    string MetaAppSecret, string MetaVerifyToken, string AdminEmail, string EditorToken, string ViewerToken);
+    string MetaAppSecret, string MetaVerifyToken, string AdminEmail, string EditorToken, string ViewerToken,
+    string? HubSpotSecret = null, string? PipedriveUser = null, string? PipedrivePassword = null, string? GenericAddress = null);
 
 /// <summary>One generated request; <see cref="Describe"/> prints it so a failure can be read and replayed.</summary>
 public sealed record FuzzRequest(int Case, string Service, HttpMethod Method, string Path, byte[]? Body, string? ContentType,
@@ -59,6 +60,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     private (int Weight, Generator Make)[] Endpoints => [
         (20, Events), (12, MetaDelivery), (3, MetaVerification), (12, Collect), (8, Identify), (12, CrmWebhook),
+        (6, HubSpotWebhook), (6, PipedriveWebhook), (4, GenericCrmWebhook),
         (9, Impression), (10, Conversion), (4, Refund), (4, SignIn), (3, LeadRead), (3, Script),
         (5, ImpressionAliased), (5, ConversionAliased)];
 
@@ -87,7 +89,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             ["payload"] = new JsonObject
             {
                 ["page_id"] = "signup",
-                ["visitor_id"] = "v-" + r.Next(),
+                ["visitor_id"] = RandomVisitorId(r),
                 ["form_data"] = new JsonObject { ["email"] = $"fuzz{r.Next()}@example.com", ["name"] = "Ana", ["plan"] = "basic", ["accept"] = true },
             },
         };
@@ -208,7 +210,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var body = new JsonObject
         {
             ["workspace_id"] = world.WorkspaceId.ToString(),
-            ["visitor_id"] = "v-" + r.Next(),
+            ["visitor_id"] = RandomVisitorId(r),
             ["session_id"] = "s-" + r.Next(),
             ["session"] = new JsonObject { ["utm_source"] = "instagram", ["ref"] = "ana", ["campaign_id"] = world.CampaignId.ToString() },
             ["events"] = new JsonArray(new JsonObject { ["id"] = "e-" + r.Next(), ["type"] = "page_view", ["url"] = "https://shop.example/", ["occurred_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }),
@@ -230,7 +232,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     private FuzzRequest Identify(Random r, int n)
     {
-        var body = new JsonObject { ["workspace_id"] = world.WorkspaceId.ToString(), ["visitor_id"] = "v-" + r.Next(), ["contact_id"] = "c-" + r.Next() };
+        var body = new JsonObject { ["workspace_id"] = world.WorkspaceId.ToString(), ["visitor_id"] = RandomVisitorId(r), ["contact_id"] = "c-" + r.Next() };
         var fields = new[] { Field.Guid("workspace_id", required: true), Field.Id("visitor_id", required: true), Field.Id("contact_id", required: true) };
         return JsonRequest(r, n, "tracking", "/api/tracking/identify", body, fields, maxBytes: 8 * 1024, []);
     }
@@ -240,12 +242,12 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var body = new JsonObject
         {
             ["contact_id"] = "c-" + r.Next(), ["email"] = $"crm{r.Next()}@example.com", ["phone"] = "+573001112233",
-            ["customData"] = new JsonObject { ["fid_vid"] = "v-" + r.Next() },
+            ["customData"] = new JsonObject { ["fid_vid"] = RandomVisitorId(r) },
         };
         var fields = new[]
         {
+            // A visitor id that is not one is no visitor id (the contact is kept): it no longer breaks the webhook.
             Field.Id("contact_id", required: true), Field.Text("email", 320, required: false), Field.Text("phone", 32, required: false),
-            Field.Id("customData.fid_vid", required: false, emptyIsAbsent: true, numbersBreak: true), Field.Id("fid_vid", required: false, emptyIsAbsent: true, numbersBreak: true),
         };
         var mutations = new List<string>();
         var workspace = world.WorkspaceId.ToString();
@@ -286,6 +288,124 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         }
         return new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/webhooks/crm/{workspace}", bytes, ContentType(r, mutations), headers,
             string.Join(", ", mutations), MustBeRejected: true);
+    }
+
+    // HubSpot's webhook: a signed (v3) array of events; each case breaks an event's field, the signature or its timestamp.
+    private FuzzRequest HubSpotWebhook(Random r, int n)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var events = new JsonArray(Enumerable.Range(0, r.Next(1, 4)).Select(i => (JsonNode?)new JsonObject
+        {
+            ["eventId"] = r.Next(), ["subscriptionId"] = 234567, ["portalId"] = 12345678, ["appId"] = 987654, ["occurredAt"] = now,
+            ["subscriptionType"] = i == 0 ? "contact.creation" : "contact.propertyChange", ["attemptNumber"] = 0, ["objectId"] = r.NextInt64(1, long.MaxValue),
+            ["propertyName"] = "fid_vid", ["propertyValue"] = RandomVisitorId(r), ["changeSource"] = "CRM_UI",
+        }).ToArray());
+        var fields = new[] { Field.PositiveInteger("objectId"), Field.RequiredString("subscriptionType") };
+        var mutations = new List<string>();
+        var authBroken = world.HubSpotSecret is null || r.Next(3) == 0;
+        byte[] bytes;
+        if (r.Next(4) == 0)
+        {
+            bytes = StructuralBreak(r, Encoding.UTF8.GetBytes(events.ToJsonString()), mutations, maxBytes: 64 * 1024, minDepth: 17);
+        }
+        else
+        {
+            if (!authBroken || r.Next(2) == 0) MutateSomething(r, (JsonObject)events[r.Next(events.Count)]!, mutations, fields, mustBreak: !authBroken);
+            bytes = Encoding.UTF8.GetBytes(events.ToJsonString());
+        }
+        var path = $"/api/tracking/crm/hubspot/{world.WorkspaceId}";
+        var timestamp = now;
+        var secret = world.HubSpotSecret ?? "no-secret";
+        if (authBroken)
+        {
+            switch (r.Next(4))
+            {
+                case 0: secret = "another-app-secret"; mutations.Add("signed with another secret"); break;
+                case 1: timestamp = now - 6 * 60_000 - r.Next(1, 1_000_000); mutations.Add("timestamp older than 5 minutes"); break;
+                case 2: path = $"/api/tracking/crm/hubspot/{RandomGuid(r)}"; mutations.Add("unknown workspace"); break;
+                default: secret = ""; mutations.Add("no signature"); break;
+            }
+        }
+        var headers = new List<KeyValuePair<string, string>> { new("X-HubSpot-Request-Timestamp", timestamp.ToString()), new("X-HubSpot-Signature-Version", "v3") };
+        if (secret.Length > 0)
+        {
+            var source = Encoding.UTF8.GetBytes("POST" + "http://localhost" + path).Concat(bytes).Concat(Encoding.UTF8.GetBytes(timestamp.ToString())).ToArray();
+            headers.Add(new("X-HubSpot-Signature-v3", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), source))));
+        }
+        return new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true);
+    }
+
+    // Pipedrive's webhooks v2 with basic auth; each case breaks meta, the person's id or the credentials.
+    private FuzzRequest PipedriveWebhook(Random r, int n)
+    {
+        var id = r.Next(1, 1_000_000);
+        var body = new JsonObject
+        {
+            ["data"] = new JsonObject
+            {
+                ["id"] = id, ["name"] = "Ana", ["emails"] = new JsonArray(new JsonObject { ["label"] = "work", ["value"] = $"pd{id}@example.com", ["primary"] = true }),
+                ["phones"] = new JsonArray(new JsonObject { ["label"] = "mobile", ["value"] = "+16505551234", ["primary"] = true }),
+                ["custom_fields"] = new JsonObject { ["fid_vid"] = new JsonObject { ["type"] = "varchar", ["value"] = RandomVisitorId(r) } },
+            },
+            ["previous"] = null,
+            ["meta"] = new JsonObject { ["action"] = "create", ["entity"] = "person", ["entity_id"] = id.ToString(), ["version"] = "2.0", ["company_id"] = "12882925" },
+        };
+        var fields = new[] { Field.Object("meta", required: true), Field.Id("meta.entity_id", required: false) };
+        var mutations = new List<string>();
+        var authBroken = world.PipedrivePassword is null || r.Next(3) == 0;
+        byte[] bytes;
+        if (r.Next(4) == 0)
+        {
+            bytes = StructuralBreak(r, Serialize(r, body, mutations), mutations, maxBytes: 64 * 1024, minDepth: 17);
+        }
+        else
+        {
+            if (!authBroken || r.Next(2) == 0) MutateSomething(r, body, mutations, fields, mustBreak: !authBroken);
+            bytes = Serialize(r, body, mutations);
+        }
+        var (user, password) = (world.PipedriveUser ?? "nobody", world.PipedrivePassword ?? "none");
+        var headers = new List<KeyValuePair<string, string>>();
+        if (authBroken)
+        {
+            switch (r.Next(3))
+            {
+                case 0: password = RandomToken(r, r.Next(1, 60)); mutations.Add("wrong password"); break;
+                case 1: user = "someone-else"; mutations.Add("wrong user"); break;
+                default: user = ""; mutations.Add("no basic auth"); break;
+            }
+        }
+        if (user.Length > 0) headers.Add(new("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"))));
+        return new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/crm/pipedrive/{world.WorkspaceId}", bytes, ContentType(r, mutations), headers,
+            string.Join(", ", mutations), MustBeRejected: true);
+    }
+
+    // The generic JSON adapter behind a URL token; each case breaks the contact id at its path, or the token.
+    private FuzzRequest GenericCrmWebhook(Random r, int n)
+    {
+        var body = new JsonObject
+        {
+            ["record"] = new JsonObject
+            {
+                ["id"] = "rec-" + r.Next(), ["fields"] = new JsonObject { ["E-mail"] = $"g{r.Next()}@example.com", ["Visitor ID"] = RandomVisitorId(r) },
+            },
+        };
+        var fields = new[] { Field.Id("record.id", required: true), Field.Object("record", required: true) };
+        var mutations = new List<string>();
+        var path = world.GenericAddress ?? "/api/tracking/crm/generic/crmt_" + new string('0', 64);
+        if (world.GenericAddress is null || r.Next(3) == 0)
+        {
+            path = r.Next(2) == 0
+                ? "/api/tracking/crm/generic/crmt_" + Convert.ToHexStringLower(RandomBytes(r, 32))
+                : "/api/tracking/crm/generic/" + Uri.EscapeDataString(RandomText(r, r.Next(1, 80)));
+            mutations.Add("unknown URL token");
+            if (r.Next(2) == 0) MutateSomething(r, body, mutations, fields);
+        }
+        else
+        {
+            MutateSomething(r, body, mutations, fields, mustBreak: true);
+        }
+        var bytes = r.Next(4) == 0 ? StructuralBreak(r, Serialize(r, body, mutations), mutations, maxBytes: 64 * 1024, minDepth: 17) : Serialize(r, body, mutations);
+        return new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), [], string.Join(", ", mutations), MustBeRejected: true);
     }
 
     private FuzzRequest Impression(Random r, int n)
@@ -560,6 +680,16 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         string.Concat(Enumerable.Range(0, length).Select(_ => (char)r.Next(33, 127)));
 
     internal static Guid RandomGuid(Random r) => new(RandomBytes(r, 16));
+
+    /// <summary>A visitor id in t.js's format (a UUIDv7 in lower-case hex), from the case's own Random so it replays.</summary>
+    internal static string RandomVisitorId(Random r)
+    {
+        var b = RandomBytes(r, 16);
+        b[6] = (byte)((b[6] & 0x0f) | 0x70);
+        b[8] = (byte)((b[8] & 0x3f) | 0x80);
+        var hex = Convert.ToHexStringLower(b);
+        return $"{hex[..8]}-{hex[8..12]}-{hex[12..16]}-{hex[16..20]}-{hex[20..]}";
+    }
 
     private static byte[] RandomBytes(Random r, int length)
     {

@@ -112,6 +112,19 @@ public sealed class Field
         .. required && !emptyIsAbsent ? [Blank()] : Array.Empty<Func<Random, (JsonNode?, bool, string)>>(),
     ]);
 
+    /// <summary>A positive integer id (HubSpot's objectId): other types, fractions, zero, negatives and text are refused.</summary>
+    public static Field PositiveInteger(string path) => new(path,
+    [
+        .. Missing(required: true), .. WrongTypes(numbers: false),
+        r => Set(-r.Next(0, 1000), "zero or negative"),
+        _ => Set(1.5, "a fraction"),
+        r => Set("x" + r.Next(), "text"),
+        _ => Set(JsonNode.Parse("1e400"), "1e400"),
+    ]);
+
+    /// <summary>A string that must be there: missing, null and other types are refused (any text is a value).</summary>
+    public static Field RequiredString(string path) => new(path, [.. Missing(required: true), .. WrongTypes()]);
+
     public static Field Decimal(string path) => new(path,
     [
         .. Missing(required: true), .. WrongTypes(numbers: false),

@@ -96,6 +96,7 @@ public sealed partial class FuzzTests(Hosts hosts)
             (runtimeClient, HttpMethod.Post, "/api/runtime/auth/token"),
             (trackingClient, HttpMethod.Post, "/api/tracking/collect"), (trackingClient, HttpMethod.Post, "/api/tracking/identify"),
             (trackingClient, HttpMethod.Post, $"/api/tracking/webhooks/crm/{Guid.NewGuid()}"),
+            (trackingClient, HttpMethod.Post, $"/api/tracking/crm/hubspot/{Guid.NewGuid()}"), (trackingClient, HttpMethod.Post, "/api/tracking/crm/generic/crmt_x"),
             (trackingClient, HttpMethod.Post, "/api/tracking/impressions"), (trackingClient, HttpMethod.Post, "/api/tracking/conversions"),
         };
         var before = await TableCounts.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(20));
@@ -156,17 +157,26 @@ public sealed partial class FuzzTests(Hosts hosts)
         campaign.EnsureSuccessStatusCode();
         var influencer = await tracked.Admin.PostAsJsonAsync("/api/tracking/influencers", new { name = "Fuzz influencer", handle = "@fuzz" }, Cancel);
         influencer.EnsureSuccessStatusCode();
+        // The other CRM adapters, configured as their senders need (HubSpot signs, Pipedrive uses basic auth, generic a URL token).
+        const string hubSpotSecret = "fuzz-hubspot-client-secret-0123456789";
+        await CrmKit.ConfigureAsync(tracked, "hubspot", new { auth = "hubspot_v3", secret = hubSpotSecret, visitor_field = "fid_vid" });
+        var pipedrive = await CrmKit.ConfigureAsync(tracked, "pipedrive", new { auth = "basic", username = "pipedrive", visitor_field = "fid_vid" });
+        var generic = await CrmKit.ConfigureAsync(tracked, "generic", new
+        {
+            auth = "path_token", paths = new { contact_id = "$.record.id", email = "$.record.fields['E-mail']", visitor_id = "$.record.fields['Visitor ID']" },
+        });
         return new FuzzWorld(funnel.Slug, tracked.Id, tracked.CrmSecret!,
             (await TrackedWorkspace.BodyAsync(campaign)).GetProperty("id").GetGuid(), (await TrackedWorkspace.BodyAsync(influencer)).GetProperty("id").GetGuid(), "COP",
             ServiceHost<runtime::Program>.MetaAppSecret, ServiceHost<runtime::Program>.MetaVerifyToken, ServiceHost<runtime::Program>.AdminEmail,
-            hosts.Tracking.IssueAdminToken(tracked.Id, "editor"), hosts.Tracking.IssueAdminToken(tracked.Id, "viewer"));
+            hosts.Tracking.IssueAdminToken(tracked.Id, "editor"), hosts.Tracking.IssueAdminToken(tracked.Id, "viewer"),
+            hubSpotSecret, "pipedrive", pipedrive.Secret, generic.Address);
     }
 
     /// <summary>The route a request went to, ids and query left out, for the tally of answers.</summary>
     private static string Endpoint(FuzzRequest request) =>
         $"{request.Method} " + IdSegment().Replace(request.Path.Split('?')[0], "${prefix}{id}");
 
-    [GeneratedRegex("(?<prefix>/(crm|leads|conversions)/)[^/]+(?=/refund|/$|$)")]
+    [GeneratedRegex("(?<prefix>/(crm|leads|conversions)/(?:(?:gohighlevel|hubspot|pipedrive|generic)/)?)[^/]+(?=/refund|/$|$)")]
     private static partial Regex IdSegment();
 
     private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);

@@ -182,7 +182,7 @@ public sealed class TwoInstancesTests(Hosts hosts)
             // 20 visitors, each linked at once by the CRM webhook through one Tracking.Api instance
             // and by identify through the other: one link each, no conflict.
             using var trackingBClient = trackingB.CreateClient();
-            var visitors = Enumerable.Range(0, 20).Select(_ => (Visitor: TrackedWorkspace.NewId("v"), Contact: TrackedWorkspace.NewId("c"))).ToArray();
+            var visitors = Enumerable.Range(0, 20).Select(_ => (Visitor: TrackedWorkspace.NewVisitorId(), Contact: TrackedWorkspace.NewId("c"))).ToArray();
             foreach (var (visitor, _) in visitors)
             {
                 Assert.Equal(HttpStatusCode.Accepted, (await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"))).StatusCode);

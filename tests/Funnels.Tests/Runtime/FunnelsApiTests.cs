@@ -56,7 +56,8 @@ public sealed class FunnelsApiTests(Hosts hosts)
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
-        var lead = (await (await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("v1@example.com", plan: "pro", visitorId: "v-v1"))).Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("lead_id").GetGuid();
+        var (v1, v2) = (Guid.CreateVersion7().ToString(), Guid.CreateVersion7().ToString());
+        var lead = (await (await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("v1@example.com", plan: "pro", visitorId: v1))).Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("lead_id").GetGuid();
 
         // Version 2 sends the offer's CLICK to a new page instead of thanks.
         var changed = TestFunnel.ThreeStepSchema();
@@ -70,9 +71,9 @@ public sealed class FunnelsApiTests(Hosts hosts)
         Assert.Equal([2, 1], publications.Select(p => p.GetProperty("version").GetInt32()));
         Assert.Equal([true, false], publications.Select(p => p.GetProperty("live").GetBoolean()));
 
-        var oldLead = await (await funnel.PostAsync("CLICK", new { page_id = "offer", visitor_id = "v-v1" })).Content.ReadFromJsonAsync<JsonElement>(Cancel);
-        var newLead = await (await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("v2@example.com", plan: "pro", visitorId: "v-v2"))).Content.ReadFromJsonAsync<JsonElement>(Cancel);
-        var newClick = await (await funnel.PostAsync("CLICK", new { page_id = "offer", visitor_id = "v-v2" })).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var oldLead = await (await funnel.PostAsync("CLICK", new { page_id = "offer", visitor_id = v1 })).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var newLead = await (await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("v2@example.com", plan: "pro", visitorId: v2))).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var newClick = await (await funnel.PostAsync("CLICK", new { page_id = "offer", visitor_id = v2 })).Content.ReadFromJsonAsync<JsonElement>(Cancel);
 
         Assert.Equal("thanks", oldLead.GetProperty("next_page_id").GetString());
         Assert.Equal("upsell", newClick.GetProperty("next_page_id").GetString());

@@ -15,7 +15,7 @@ public sealed class LeadCaptureTests(Hosts hosts)
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
-        var visitor = "v-" + Guid.NewGuid();
+        var visitor = Guid.CreateVersion7().ToString();
 
         var submitted = await Body(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("Ana@Example.com ", plan: "pro", visitorId: visitor)));
         Assert.Equal("created", submitted.GetProperty("status").GetString());
@@ -84,7 +84,7 @@ public sealed class LeadCaptureTests(Hosts hosts)
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
-        var payload = TestFunnel.Signup("race@example.com", visitorId: "v-race");
+        var payload = TestFunnel.Signup("race@example.com", visitorId: Guid.CreateVersion7().ToString());
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => funnel.PostAsync("FORM_SUBMIT", payload))));
         var bodies = await Task.WhenAll(responses.Select(Body));
@@ -151,7 +151,7 @@ public sealed class LeadCaptureTests(Hosts hosts)
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
 
-        var view = await Body(await funnel.PostAsync("PAGE_VIEW", new { page_id = "landing", visitor_id = "v-anonymous" }));
+        var view = await Body(await funnel.PostAsync("PAGE_VIEW", new { page_id = "landing", visitor_id = Guid.CreateVersion7().ToString() }));
 
         Assert.Equal("ignored", view.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.Null, view.GetProperty("lead_id").ValueKind);

@@ -22,7 +22,7 @@ public sealed class LeadPrivacyTests(Hosts hosts)
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
-        var victimVisitor = "v-" + Guid.NewGuid();
+        var victimVisitor = Guid.CreateVersion7().ToString();
         var victim = await Json(await funnel.PostAsync("FORM_SUBMIT", Victim(victimVisitor)));
         var victimLead = victim.GetProperty("lead_id").GetGuid();
 
@@ -217,7 +217,7 @@ public sealed class LeadPrivacyTests(Hosts hosts)
         var funnel = await TestFunnel.PublishAsync(workspace);
 
         var created = await Json(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("fields@example.com", plan: "pro")));
-        var ignored = await Json(await funnel.PostAsync("PAGE_VIEW", new { page_id = "landing", visitor_id = "v-" + Guid.NewGuid() }));
+        var ignored = await Json(await funnel.PostAsync("PAGE_VIEW", new { page_id = "landing", visitor_id = Guid.CreateVersion7().ToString() }));
 
         Assert.Equal(["lead_id", "lead_token", "next_page_id", "status"], created.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal("offer", created.GetProperty("next_page_id").GetString());

@@ -23,7 +23,7 @@ public sealed class LinkTrustTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(tracked.Workspace);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         var session = TrackedWorkspace.NewId("s");
         await tracked.PageViewAsync(visitor, session);
         var lead = (await TrackedWorkspace.BodyAsync(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("relink@example.com", visitorId: visitor))))
@@ -70,10 +70,39 @@ public sealed class LinkTrustTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task A_HubSpot_delivery_signed_with_v3_replaces_an_identify_claim_and_an_unsigned_one_changes_nothing()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        const string appSecret = "hubspot-client-secret-0123456789";
+        var crm = await CrmKit.ConfigureAsync(tracked, "hubspot", new { auth = "hubspot_v3", secret = appSecret, visitor_field = "fid_vid" });
+        var visitor = TrackedWorkspace.NewVisitorId();
+        await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
+        Assert.Equal("linked", (await TrackedWorkspace.BodyAsync(await tracked.IdentifyAsync(visitor, "attacker"))).GetProperty("result").GetString());
+
+        var events = $$"""
+            [{"eventId":1,"subscriptionId":2,"portalId":3,"appId":4,"occurredAt":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},
+              "subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":5101,"propertyName":"fid_vid","propertyValue":"{{visitor}}",
+              "changeSource":"FORM"}]
+            """;
+        var unsigned = await crm.PostAsync(events);
+        Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        Assert.Equal("attacker/provisional", await hosts.Servers.ScalarAsync<string>(
+            "SELECT contact_id || '/' || trust FROM tracking.visitor_links WHERE workspace_id = @Id AND visitor_id = @visitor", new { tracked.Id, visitor }));
+
+        var signed = await crm.PostAsync(events, CrmKit.HubSpotV3(appSecret, events));
+        Assert.Equal(HttpStatusCode.OK, signed.StatusCode);
+        Assert.Equal("relinked", (await TrackedWorkspace.BodyAsync(signed)).GetProperty("contacts")[0].GetProperty("link").GetString());
+        Assert.Equal("5101/signed", await hosts.Servers.ScalarAsync<string>(
+            "SELECT contact_id || '/' || trust FROM tracking.visitor_links WHERE workspace_id = @Id AND visitor_id = @visitor", new { tracked.Id, visitor }));
+        // An identify afterwards never takes the visitor back.
+        Assert.Equal("conflict", (await TrackedWorkspace.BodyAsync(await tracked.IdentifyAsync(visitor, "attacker"))).GetProperty("result").GetString());
+    }
+
+    [Fact]
     public async Task A_signed_claim_against_another_signed_claim_stays_a_conflict()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
         await tracked.CrmWebhookAsync(new { contact_id = "first", fid_vid = visitor });
 
@@ -93,8 +122,8 @@ public sealed class LinkTrustTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(tracked.Workspace);
-        var signedFirst = TrackedWorkspace.NewId("v");
-        var identifiedFirst = TrackedWorkspace.NewId("v");
+        var signedFirst = TrackedWorkspace.NewVisitorId();
+        var identifiedFirst = TrackedWorkspace.NewVisitorId();
         var leads = new List<Guid>();
         foreach (var visitor in new[] { signedFirst, identifiedFirst })
         {
@@ -136,7 +165,7 @@ public sealed class LinkTrustTests(Hosts hosts)
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(workspace);
-        var visitor = "v-" + Guid.NewGuid();
+        var visitor = TrackedWorkspace.NewVisitorId();
         var lead = (await TrackedWorkspace.BodyAsync(await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("order@example.com", visitorId: visitor))))
             .GetProperty("lead_id").GetGuid();
         using var scope = hosts.Runtime.Services.CreateScope();

@@ -107,7 +107,7 @@ public sealed class CampaignTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var (campaign, influencers) = await CampaignAsync(tracked, 500_000m);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"), session: new { campaign_id = campaign, influencer_id = influencers[0], utm_source = "tiktok" });
 
         var attributed = await tracked.PostJsonAsync("/api/tracking/conversions",

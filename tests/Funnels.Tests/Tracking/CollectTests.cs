@@ -35,9 +35,10 @@ public sealed class CollectTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var campaign = Guid.NewGuid();
+        var visitor = TrackedWorkspace.NewVisitorId();
         var batch = new
         {
-            workspace_id = tracked.Id, visitor_id = "v-batch", session_id = "s-batch",
+            workspace_id = tracked.Id, visitor_id = visitor, session_id = "s-batch",
             session = new { utm_source = "instagram", utm_campaign = "launch", @ref = "ana", campaign_id = campaign },
             events = new object[]
             {
@@ -54,7 +55,7 @@ public sealed class CollectTests(Hosts hosts)
         Assert.Equal(3, (await TrackedWorkspace.BodyAsync(first)).GetProperty("recorded").GetInt32());
         Assert.Equal(0, (await TrackedWorkspace.BodyAsync(resent)).GetProperty("recorded").GetInt32());
         Assert.Equal(3, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.events WHERE workspace_id = @Id", new { tracked.Id }));
-        var session = (await tracked.Admin.GetFromJsonAsync<JsonElement>("/api/tracking/visitors/v-batch/sessions", Cancel)).GetProperty("items")[0];
+        var session = (await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/visitors/{visitor}/sessions", Cancel)).GetProperty("items")[0];
         Assert.Equal(3, session.GetProperty("events").GetInt32());
         Assert.Equal("instagram", session.GetProperty("utm_source").GetString());
         Assert.Equal("ana", session.GetProperty("ref").GetString());
@@ -68,15 +69,15 @@ public sealed class CollectTests(Hosts hosts)
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var invalid = await tracked.PostTextAsync("/api/tracking/collect", new
         {
-            workspace_id = tracked.Id, visitor_id = "v-bad", session_id = "s-bad",
+            workspace_id = tracked.Id, visitor_id = TrackedWorkspace.NewVisitorId(), session_id = "s-bad",
             events = new object[] { new { type = "page_view", url = "https://ok.example" }, new { type = "purchase" }, new { type = "custom" } },
         });
         var tooMany = await tracked.PostTextAsync("/api/tracking/collect", new
         {
-            workspace_id = tracked.Id, visitor_id = "v-bad", session_id = "s-bad",
+            workspace_id = tracked.Id, visitor_id = TrackedWorkspace.NewVisitorId(), session_id = "s-bad",
             events = Enumerable.Range(0, 101).Select(i => new { type = "page_view", url = $"https://ok.example/{i}" }),
         });
-        var noWorkspace = await tracked.PostTextAsync("/api/tracking/collect", new { visitor_id = "v-bad", session_id = "s-bad", type = "page_view", url = "https://ok.example" });
+        var noWorkspace = await tracked.PostTextAsync("/api/tracking/collect", new { visitor_id = TrackedWorkspace.NewVisitorId(), session_id = "s-bad", type = "page_view", url = "https://ok.example" });
         var huge = await tracked.Public.PostAsync("/api/tracking/collect",
             new StringContent("{\"pad\":\"" + new string('x', 300 * 1024) + "\"}", Encoding.UTF8, "application/json"), Cancel);
 

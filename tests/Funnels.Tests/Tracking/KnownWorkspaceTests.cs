@@ -20,7 +20,7 @@ public sealed class KnownWorkspaceTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var unknown = Guid.CreateVersion7();
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
 
         var collect = await tracked.PostTextAsync("/api/tracking/collect", new
         {

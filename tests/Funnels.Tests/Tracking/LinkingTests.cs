@@ -15,7 +15,7 @@ public sealed class LinkingTests(Hosts hosts)
     public async Task Webhook_and_fallback_raced_with_many_new_sessions_link_every_session_exactly_once()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts, visitorField: "rstk_vid");
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         var contact = TrackedWorkspace.NewId("c");
         var earlier = Enumerable.Range(0, 15).Select(_ => TrackedWorkspace.NewId("s")).ToList();
         foreach (var session in earlier)
@@ -56,7 +56,7 @@ public sealed class LinkingTests(Hosts hosts)
     public async Task Sessions_arriving_after_the_link_are_linked_on_arrival()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
         var linked = await TrackedWorkspace.BodyAsync(await tracked.CrmWebhookAsync(new { contact_id = "ghl-1", fid_vid = visitor }));
         Assert.Equal("linked", linked.GetProperty("link").GetString());
@@ -77,7 +77,7 @@ public sealed class LinkingTests(Hosts hosts)
     public async Task A_visitor_already_linked_is_not_repointed_to_another_contact_and_the_conflict_is_recorded()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
         await tracked.CrmWebhookAsync(new { contact_id = "first", fid_vid = visitor });
 
@@ -97,7 +97,7 @@ public sealed class LinkingTests(Hosts hosts)
     public async Task Crm_webhooks_need_the_workspace_secret_and_name_the_bad_field()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
 
         var forged = await tracked.CrmWebhookAsync(new { contact_id = "x", fid_vid = visitor }, signWith: "not-the-secret");
         using var noAuth = new HttpRequestMessage(HttpMethod.Post, $"/api/tracking/webhooks/crm/{tracked.Id}") { Content = JsonContent.Create(new { contact_id = "x" }) };
@@ -105,15 +105,18 @@ public sealed class LinkingTests(Hosts hosts)
         using var withToken = new HttpRequestMessage(HttpMethod.Post, $"/api/tracking/webhooks/crm/{tracked.Id}") { Content = JsonContent.Create(new { id = "by-token", email = "t@example.com" }) };
         withToken.Headers.Add("X-Funnels-Token", tracked.CrmSecret);
         var token = await tracked.Public.SendAsync(withToken, Cancel);
-        var invalid = await tracked.CrmWebhookAsync(new { email = "no-id@example.com", customData = new { fid_vid = "bad id with spaces" } });
+        var invalid = await tracked.CrmWebhookAsync(new { email = "no-id@example.com", customData = new { fid_vid = visitor } });
+        var badPhone = await tracked.CrmWebhookAsync(new { contact_id = "y", phone = new string('1', 40) });
 
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
         Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        // No contact id: the answer says which adapter expected what, not a field the body never meant to send.
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
-        var errors = (await TrackedWorkspace.BodyAsync(invalid)).GetProperty("errors");
-        Assert.True(errors.TryGetProperty("contact_id", out _));
-        Assert.True(errors.TryGetProperty("customData.fid_vid", out _));
+        var body = Assert.Single((await TrackedWorkspace.BodyAsync(invalid)).GetProperty("errors").GetProperty("body").EnumerateArray()).GetString();
+        Assert.Contains("gohighlevel adapter expects", body);
+        Assert.Contains("contact_id", body);
+        Assert.True((await TrackedWorkspace.BodyAsync(badPhone)).GetProperty("errors").TryGetProperty("phone", out _));
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.contacts WHERE workspace_id = @Id", new { tracked.Id }));
     }
 
@@ -122,7 +125,7 @@ public sealed class LinkingTests(Hosts hosts)
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var funnel = await TestFunnel.PublishAsync(tracked.Workspace);
-        var visitor = TrackedWorkspace.NewId("v");
+        var visitor = TrackedWorkspace.NewVisitorId();
         var submitted = await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("linked@example.com", visitorId: visitor));
         var leadId = (await TrackedWorkspace.BodyAsync(submitted)).GetProperty("lead_id").GetGuid();
         await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
@@ -148,7 +151,7 @@ public sealed class LinkingTests(Hosts hosts)
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         for (var i = 0; i < 3; i++)
         {
-            var visitor = TrackedWorkspace.NewId("v");
+            var visitor = TrackedWorkspace.NewVisitorId();
             await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"));
             if (i < 2) await tracked.CrmWebhookAsync(new { contact_id = $"hook-{i}", fid_vid = visitor });
             else await tracked.IdentifyAsync(visitor, "identified");

@@ -61,6 +61,19 @@ public sealed class ScriptInBrowserTests(Hosts hosts)
         await page.ReloadAsync();
         await page.WaitForFunctionAsync("() => !!window.funnels");
         Assert.Equal(visitorId, await page.EvaluateAsync<string>("() => window.funnels.visitorId"));
+
+        // A page script left a placeholder where the visitor id is kept: t.js replaces it and never sends it.
+        await page.EvaluateAsync("() => localStorage.setItem('fid_vid', 'null')");
+        await page.ReloadAsync();
+        await page.WaitForFunctionAsync("() => !!window.funnels");
+        var replaced = await page.EvaluateAsync<string>("() => window.funnels.visitorId");
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", replaced);
+        Assert.NotEqual(visitorId, replaced);
+        Assert.Equal(replaced, await page.EvaluateAsync<string>("() => localStorage.getItem('fid_vid')"));
+        await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
+            "SELECT visitor_id FROM tracking.events WHERE workspace_id = @Id AND visitor_id = @replaced LIMIT 1", new { tracked.Id, replaced }),
+            TimeSpan.FromSeconds(20), "the replaced visitor's page view");
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.events WHERE workspace_id = @Id AND visitor_id = 'null'", new { tracked.Id }));
     }
 
     private static int FreePort()

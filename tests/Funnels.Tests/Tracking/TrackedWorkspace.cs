@@ -54,6 +54,9 @@ public sealed class TrackedWorkspace : IDisposable
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.CreateVersion7()}";
 
+    /// <summary>A visitor id as t.js makes it: a UUIDv7 in lower-case hex (anything else is no visitor id).</summary>
+    public static string NewVisitorId() => Guid.CreateVersion7().ToString();
+
     /// <summary>A page view of a session, as t.js posts it.</summary>
     public Task<HttpResponseMessage> PageViewAsync(string visitorId, string sessionId, object? session = null, string url = "https://shop.example/landing") =>
         PostTextAsync("/api/tracking/collect", new
