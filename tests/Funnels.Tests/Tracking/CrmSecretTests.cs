@@ -88,7 +88,7 @@ public sealed class CrmSecretTests(Hosts hosts)
             Assert.Equal(new Stored(plaintext, null), await StoredAsync(tracked));
         }
 
-        // A Tracking.Api starting with the key encrypts what was left in plain text before it serves anything.
+        // A Tracking.Api starting with the key encrypts what was left in plain text.
         await using var restarted = new ServiceHost<tracking::Program>(hosts.Servers);
         using var client = restarted.CreateClient();
         var stored = await Eventually.Until<Stored>(async () => await StoredAsync(tracked) is { Plaintext: null } s ? s : null,
