@@ -21,7 +21,7 @@ public interface ITrackingApi
     Task<IApiResponse<TrackingSettings>> SaveSettingsAsync([Body] TrackingSettingsRequest request, CancellationToken ct = default);
 
     [Post("/api/tracking/settings/crm-secret")]
-    Task<CrmSecret> RotateCrmSecretAsync(CancellationToken ct = default);
+    Task<IApiResponse<CrmSecret>> RotateCrmSecretAsync(CancellationToken ct = default);
 
     [Post("/api/tracking/settings/attribution-key")]
     Task<AttributionKey> RotateAttributionKeyAsync(CancellationToken ct = default);

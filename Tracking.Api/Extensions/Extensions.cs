@@ -6,6 +6,7 @@ using Funnels.ServiceDefaults.Security;
 using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Collect;
 using Funnels.Tracking.Linking.Crm;
+using Funnels.Tracking.Settings;
 using Funnels.Tracking.Workspaces;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
@@ -26,7 +27,7 @@ internal static class Extensions
         builder.AddFunnelsPostgres(Schema, typeof(Program).Assembly);
         builder.AddFunnelsRedis();
         builder.AddFunnelsAuthentication();
-        // CRM adapters' secrets are encrypted at rest (Secrets:EncryptionKey).
+        // CRM secrets (the workspace's and the adapters') are encrypted at rest (Secrets:EncryptionKey).
         builder.AddFunnelsSecrets();
         builder.AddFunnelsMessaging(Schema, typeof(Program).Assembly, routes =>
         {
@@ -50,6 +51,8 @@ internal static class Extensions
         builder.Services.AddSingleton<KnownWorkspaces>();
         builder.Services.AddSingleton<AttributionMetrics>();
         builder.Services.AddSingleton<CrmMetrics>();
+        // Registered after the migrations (AddFunnelsPostgres): the workspace CRM secrets still in plain text are encrypted at start.
+        builder.Services.AddHostedService<CrmSecretsAtStartup>();
         // The clock that stamps paid traffic (tests replace it to record clicks before or after a campaign's end).
         builder.Services.TryAddSingleton(TimeProvider.System);
 

@@ -91,6 +91,8 @@ public static class CrmWebhookApi
         CrmAdapterSettings? settings;
         WorkspaceSettings workspaceSettings;
         var byPathToken = !Guid.TryParse(key, out _);
+        // Only the gohighlevel adapter, at a workspace's address, accepts the workspace's CRM secret (CrmAuth.Legacy).
+        var usesWorkspaceSecret = adapter == CrmAdapters.GoHighLevel && !byPathToken;
         await using (var connection = await services.DataSource.OpenConnectionAsync(cancellationToken))
         {
             if (Guid.TryParse(key, out var workspace))
@@ -110,6 +112,10 @@ public static class CrmWebhookApi
                 settings = key.Length is > 16 and <= 128 ? await CrmAdapterSettings.ByPathTokenAsync(connection, adapter, key) : null;
             }
             workspaceSettings = settings is null ? null! : await WorkspaceSettings.LoadAsync(connection, settings.WorkspaceId);
+            if (settings is not null && usesWorkspaceSecret)
+            {
+                await CrmSecrets.ProtectIfPlaintextAsync(connection, workspaceSettings, services.Secrets, services.Metrics, services.Logger);
+            }
         }
         if (settings is null)
         {
@@ -118,10 +124,15 @@ public static class CrmWebhookApi
                 : "This URL token is not valid for the adapter (it may have been replaced): copy the current address from the workspace's tracking settings.");
         }
 
+        var (workspaceSecret, workspaceSecretUnreadable) = usesWorkspaceSecret ? WorkspaceSecret(workspaceSettings, services) : (null, false);
         string? refusal;
         try
         {
-            refusal = CrmAuth.Refusal(http.Request, raw, settings, byPathToken, workspaceSettings.CrmSecret, services.Secrets, services.Clock.GetUtcNow());
+            refusal = CrmAuth.Refusal(http.Request, raw, settings, byPathToken, workspaceSecret, services.Secrets, services.Clock.GetUtcNow());
+            if (refusal is not null && workspaceSecretUnreadable)
+            {
+                refusal = "The workspace's CRM secret cannot be read with this installation's encryption key: an owner rotates it in tracking settings.";
+            }
         }
         catch (CryptographicException ex)
         {
@@ -188,6 +199,20 @@ public static class CrmWebhookApi
         return outcomes.Count == 1 && adapter != CrmAdapters.HubSpot
             ? TypedResults.Ok(outcomes[0])
             : TypedResults.Ok(new CrmDeliveryOutcome(adapter, outcomes, delivery.Ignored, delivery.IgnoredWhy));
+    }
+
+    /// <summary>The workspace's CRM secret, or whether it does not decrypt here (the adapter's own authentication may still hold).</summary>
+    private static (string? Secret, bool Unreadable) WorkspaceSecret(WorkspaceSettings settings, CrmServices services)
+    {
+        try
+        {
+            return (CrmSecrets.Unprotected(settings, services.Secrets), false);
+        }
+        catch (CryptographicException ex)
+        {
+            services.Logger.LogError(ex, "The CRM secret of workspace {WorkspaceId} cannot be decrypted (Secrets:EncryptionKey changed?)", settings.WorkspaceId);
+            return (null, true);
+        }
     }
 
     private static IResult Refuse(CrmServices services, string adapter, Guid? workspace, string detail)

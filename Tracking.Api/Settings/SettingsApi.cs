@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Dapper;
 using Funnels.ServiceDefaults.Security;
@@ -9,8 +8,8 @@ using Npgsql;
 namespace Funnels.Tracking.Settings;
 
 /// <summary>
-/// The workspace's tracking settings: the CRM webhook secret, the visitor field name, the storage
-/// key t.js watches, and the attribution key (and whether attribution requests must carry it).
+/// The workspace's tracking settings: the CRM webhook secret (stored encrypted, CrmSecrets), the visitor
+/// field name, the storage key t.js watches, and the attribution key (and whether attribution requests must carry it).
 /// </summary>
 public static partial class SettingsApi
 {
@@ -22,7 +21,7 @@ public static partial class SettingsApi
         api.MapPut("/", Put).WithName("PutTrackingSettings")
             .WithSummary("Change the visitor field name and the storage key").RequireAuthorization(AuthenticationExtensions.EditorPolicy);
         api.MapPost("/crm-secret", RotateSecret).WithName("RotateCrmSecret")
-            .WithSummary("A new CRM webhook secret; shown only in this answer").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
+            .WithSummary("A new CRM webhook secret, stored encrypted (503 without Secrets:EncryptionKey); shown only in this answer").RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
         api.MapPost("/attribution-key", RotateAttributionKey).WithName("RotateAttributionKey")
             .WithSummary("A new attribution key for impressions, conversions and refunds (the old one stops working); shown only in this answer")
             .RequireAuthorization(AuthenticationExtensions.OwnerPolicy);
@@ -70,15 +69,15 @@ public static partial class SettingsApi
         return TypedResults.Ok(View(await WorkspaceSettings.LoadAsync(connection, workspace), http));
     }
 
-    public static async Task<Ok<CrmSecret>> RotateSecret(ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<Results<Ok<CrmSecret>, ProblemHttpResult>> RotateSecret(ClaimsPrincipal user, NpgsqlDataSource db, SecretProtector secrets, CancellationToken ct)
     {
-        var secret = "crm_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        if (!secrets.CanProtect)
+        {
+            return TypedResults.Problem("Secrets:EncryptionKey is not configured on Tracking.Api: the CRM secret cannot be stored encrypted.",
+                title: "Secrets cannot be stored", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
         await using var connection = await db.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync("""
-            INSERT INTO tracking.workspace_settings (workspace_id, crm_secret) VALUES (@workspace, @secret)
-            ON CONFLICT (workspace_id) DO UPDATE SET crm_secret = EXCLUDED.crm_secret, updated_at = now()
-            """, new { workspace = user.WorkspaceIdOf(), secret });
-        return TypedResults.Ok(new CrmSecret(secret));
+        return TypedResults.Ok(new CrmSecret(await CrmSecrets.RotateAsync(connection, user.WorkspaceIdOf(), secrets)));
     }
 
     public static async Task<Ok<AttributionKey>> RotateAttributionKey(ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
@@ -96,7 +95,7 @@ public static partial class SettingsApi
     {
         var origin = $"{http.Scheme}://{http.Host}";
         var snippet = $"""<script async src="{origin}/t.js" data-workspace="{settings.WorkspaceId}" data-storage-key="{settings.StorageKey}"></script>""";
-        return new SettingsView(settings.VisitorField, settings.StorageKey, settings.CrmSecret is not null,
+        return new SettingsView(settings.VisitorField, settings.StorageKey, settings.HasCrmSecret,
             $"/api/tracking/webhooks/crm/{settings.WorkspaceId}", snippet, settings.AttributionKeyHash is not null, settings.AttributionKeyRequired);
     }
 

@@ -61,7 +61,18 @@ public sealed class SettingsModel(ITrackingApi tracking) : PageModel
     public async Task<IActionResult> OnPostRotateAsync(CancellationToken ct)
     {
         if (!User.IsOwner()) return Forbid();
-        NewSecret = (await tracking.RotateCrmSecretAsync(ct)).Secret;
+        var response = await tracking.RotateCrmSecretAsync(ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            // 503 when Tracking.Api cannot store it encrypted (no Secrets:EncryptionKey): say so next to the button.
+            Errors["crm_secret"] = ApiProblem.FieldErrors(response.Error).Values.SelectMany(e => e).ToArray();
+            Settings = await tracking.SettingsAsync(ct);
+            Adapters = await tracking.CrmAdaptersAsync(ct);
+            VisitorField = Settings.VisitorField;
+            StorageKey = Settings.StorageKey;
+            return Page();
+        }
+        NewSecret = response.Content!.Secret;
         return RedirectToPage();
     }
 
