@@ -49,6 +49,7 @@ internal static class Extensions
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
         builder.Services.AddSingleton<KnownWorkspaces>();
         builder.Services.AddSingleton<AttributionMetrics>();
+        builder.Services.AddSingleton<CollectMetrics>();
         builder.Services.AddSingleton<CrmMetrics>();
         // The clock that stamps paid traffic (tests replace it to record clicks before or after a campaign's end).
         builder.Services.TryAddSingleton(TimeProvider.System);
