@@ -31,15 +31,29 @@ public static class CommissionsApi
         bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout, string Kind, long? Events, DateTime? PeriodEndsAt);
 
     public static async Task<Results<Ok<PagedList<Commission>>, ValidationProblem>> Commissions(
-        ClaimsPrincipal user, NpgsqlDataSource db, [FromQuery(Name = "campaign_id")] Guid? campaignId, [FromQuery(Name = "conversion_id")] string? conversionId,
+        ClaimsPrincipal user, NpgsqlDataSource db, [FromQuery(Name = "campaign_id")] string? campaign, [FromQuery(Name = "conversion_id")] string? conversionId,
         string? kind, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
         if (kind is not (null or "conversion" or "traffic"))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["kind"] = ["must be conversion or traffic"] });
         }
+        campaign = string.IsNullOrWhiteSpace(campaign) ? null : campaign.Trim();
+        if (campaign is not null && !CampaignKeys.IsReference(campaign))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["campaign_id"] = [CampaignKeys.ReferenceRule] });
+        }
         var paging = Paging.From(page, pageSize);
-        var filter = new { workspace = user.WorkspaceIdOf(), campaignId, conversionId, kind, paging.Limit, paging.Offset };
+        var workspace = user.WorkspaceIdOf();
+        await using var connection = await db.OpenConnectionAsync(ct);
+        Guid? campaignId = null;
+        if (campaign is not null)
+        {
+            // A key no campaign of this workspace has (another workspace's included) names nothing, as an unknown UUID does.
+            if (await CampaignKeys.ResolveAsync(connection, workspace, campaign) is not { } id) return TypedResults.Ok(paging.Of(Array.Empty<Commission>(), 0));
+            campaignId = id;
+        }
+        var filter = new { workspace, campaignId, conversionId, kind, paging.Limit, paging.Offset };
         // Conversion commissions and traffic commissions, each with its payout, as one list.
         const string both = """
             SELECT 'conversion' AS kind, c.id, c.conversion_id, c.campaign_id, c.influencer_id, c.rule_kind, c.conversion_value, c.computed_amount,
@@ -56,7 +70,6 @@ public static class CommissionsApi
             WHERE t.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'traffic')
               AND (@campaignId::uuid IS NULL OR t.campaign_id = @campaignId) AND @conversionId::text IS NULL
             """;
-        await using var connection = await db.OpenConnectionAsync(ct);
         var rows = await connection.QueryAsync<CommissionRow>($"SELECT * FROM ({both}) x ORDER BY created_at DESC, id LIMIT @Limit OFFSET @Offset", filter);
         var total = await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM ({both}) x", filter);
         return TypedResults.Ok(paging.Of(rows.Select(r => r.ToCommission()).ToList(), total));

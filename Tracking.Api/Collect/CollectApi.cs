@@ -28,7 +28,8 @@ public static class CollectApi
     }
 
     public static async Task<IResult> Collect(
-        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] KnownWorkspaces workspaces, CancellationToken cancellationToken)
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] KnownWorkspaces workspaces,
+        [FromServices] CollectMetrics metrics, CancellationToken cancellationToken)
     {
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, CollectRequestParser.MaxBodyBytes, cancellationToken);
         if (problem is not null)
@@ -50,6 +51,7 @@ public static class CollectApi
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var written = await SessionWriter.WriteAsync(transaction, request, now);
         await transaction.CommitAsync(cancellationToken);
+        metrics.Count(written);
         return TypedResults.Accepted((string?)null, new CollectOutcome(request.Events.Count, written.Events, written.Linked));
     }
 }

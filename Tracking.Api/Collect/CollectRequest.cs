@@ -1,12 +1,17 @@
 using System.Text.Json;
+using Funnels.Tracking.Campaigns;
 using Funnels.Tracking.Web;
 
 namespace Funnels.Tracking.Collect;
 
-/// <summary>Link parameters the session arrived with (first touch): UTM, ref, campaign, influencer.</summary>
+/// <summary>
+/// Link parameters the session arrived with (first touch): UTM, ref, campaign, influencer. The
+/// campaign and the influencer are each named by our UUID (the Id) or by the workspace's external
+/// key (the Key, such as cmp-123), never both; SessionWriter turns a key into the UUID.
+/// </summary>
 public sealed record SessionSource(
     string? LandingUrl, string? Referrer, string? UtmSource, string? UtmMedium, string? UtmCampaign, string? UtmTerm, string? UtmContent,
-    string? Ref, Guid? CampaignId, Guid? InfluencerId);
+    string? Ref, Guid? CampaignId, Guid? InfluencerId, string? CampaignKey = null, string? InfluencerKey = null);
 
 public sealed record TrackedEvent(string Id, string Type, string? Name, string? Url, string? Title, string? Referrer, string? Properties, DateTime OccurredAt);
 
@@ -41,10 +46,12 @@ public static class CollectRequestParser
             errors["session"] = ["must be an object of link parameters"];
         }
         var s = new FieldReader(sourceElement, "session.", errors);
+        var (campaignId, campaignKey) = Reference(s, "campaign_id");
+        var (influencerId, influencerKey) = Reference(s, "influencer_id");
         var source = new SessionSource(
             s.Text("landing_url", maxLength: 2048), s.Text("referrer", maxLength: 2048),
             s.Text("utm_source"), s.Text("utm_medium"), s.Text("utm_campaign"), s.Text("utm_term"), s.Text("utm_content"),
-            s.Text("ref", maxLength: 128), s.Guid("campaign_id"), s.Guid("influencer_id"));
+            s.Text("ref", maxLength: 128), campaignId, influencerId, campaignKey, influencerKey);
 
         var events = new List<TrackedEvent>();
         var list = top.Raw("events");
@@ -86,6 +93,17 @@ public static class CollectRequestParser
             return (null, errors);
         }
         return (new CollectRequest(workspace!.Value, visitor!, session!, source, events), errors);
+    }
+
+    /// <summary>A campaign or influencer link parameter: our UUID, or an external key (ExternalKeys' rule).</summary>
+    private static (Guid? Id, string? Key) Reference(FieldReader s, string name)
+    {
+        var text = s.Text(name, maxLength: ExternalKeys.MaxLength);
+        if (text is null) return (null, null);
+        if (Guid.TryParse(text, out var id)) return (id, null);
+        if (ExternalKeys.IsValid(text)) return (null, text);
+        s.Fail(name, ExternalKeys.ReferenceRule);
+        return (null, null);
     }
 
     private static TrackedEvent? ReadEvent(FieldReader e, DateTime now)

@@ -11,7 +11,8 @@ namespace Funnels.Tracking.Collect;
 /// </summary>
 public static class SessionWriter
 {
-    public sealed record Written(int Events, bool Linked);
+    /// <summary>What was written; CampaignKeyFound / InfluencerKeyFound are null when no external key was given.</summary>
+    public sealed record Written(int Events, bool Linked, bool? CampaignKeyFound = null, bool? InfluencerKeyFound = null);
 
     public static async Task<Written> WriteAsync(NpgsqlTransaction transaction, CollectRequest request, DateTime now)
     {
@@ -38,28 +39,45 @@ public static class SessionWriter
             "SELECT contact_id FROM tracking.visitor_links WHERE workspace_id = @WorkspaceId AND visitor_id = @VisitorId", request, transaction);
         var s = request.Source;
         var firstPage = events.Where(e => e.Type == "page_view").MinBy(e => e.OccurredAt);
-        await connection.ExecuteAsync("""
-            INSERT INTO tracking.sessions (workspace_id, id, visitor_id, started_at, last_seen_at, landing_url, referrer,
-                utm_source, utm_medium, utm_campaign, utm_term, utm_content, ref, campaign_id, influencer_id, events,
-                contact_id, linked_at, link_method)
-            VALUES (@workspace, @session, @visitor, @started, @lastSeen, @landing, @referrer,
-                @UtmSource, @UtmMedium, @UtmCampaign, @UtmTerm, @UtmContent, @Ref, @CampaignId, @InfluencerId, @inserted,
-                @link, CASE WHEN @link::text IS NULL THEN NULL ELSE @now END, CASE WHEN @link::text IS NULL THEN NULL ELSE 'on_arrival' END)
-            ON CONFLICT (workspace_id, id) DO UPDATE SET
-                started_at = least(sessions.started_at, EXCLUDED.started_at),
-                last_seen_at = greatest(sessions.last_seen_at, EXCLUDED.last_seen_at),
-                events = sessions.events + EXCLUDED.events,
-                landing_url = coalesce(sessions.landing_url, EXCLUDED.landing_url),
-                campaign_id = coalesce(sessions.campaign_id, EXCLUDED.campaign_id),
-                influencer_id = coalesce(sessions.influencer_id, EXCLUDED.influencer_id)
+        // A link parameter given as an external key (cmp-123) is resolved in the session's workspace
+        // inside this same statement: no extra round trip, and none at all when UUIDs are sent. A key
+        // no campaign or influencer of the workspace has leaves the field empty, as an unknown UUID
+        // leaves a session no conversion can be attributed from (named returns what was resolved).
+        var named = await connection.QuerySingleAsync<Named>("""
+            WITH named AS (
+                SELECT CASE WHEN @CampaignKey::text IS NULL THEN @CampaignId::uuid
+                            ELSE (SELECT id FROM tracking.campaigns WHERE workspace_id = @workspace AND external_key = @CampaignKey) END AS campaign_id,
+                       CASE WHEN @InfluencerKey::text IS NULL THEN @InfluencerId::uuid
+                            ELSE (SELECT id FROM tracking.influencers WHERE workspace_id = @workspace AND external_key = @InfluencerKey) END AS influencer_id
+            ), upserted AS (
+                INSERT INTO tracking.sessions (workspace_id, id, visitor_id, started_at, last_seen_at, landing_url, referrer,
+                    utm_source, utm_medium, utm_campaign, utm_term, utm_content, ref, campaign_id, influencer_id, events,
+                    contact_id, linked_at, link_method)
+                VALUES (@workspace, @session, @visitor, @started, @lastSeen, @landing, @referrer,
+                    @UtmSource, @UtmMedium, @UtmCampaign, @UtmTerm, @UtmContent, @Ref,
+                    (SELECT campaign_id FROM named), (SELECT influencer_id FROM named), @inserted,
+                    @link, CASE WHEN @link::text IS NULL THEN NULL ELSE @now END, CASE WHEN @link::text IS NULL THEN NULL ELSE 'on_arrival' END)
+                ON CONFLICT (workspace_id, id) DO UPDATE SET
+                    started_at = least(sessions.started_at, EXCLUDED.started_at),
+                    last_seen_at = greatest(sessions.last_seen_at, EXCLUDED.last_seen_at),
+                    events = sessions.events + EXCLUDED.events,
+                    landing_url = coalesce(sessions.landing_url, EXCLUDED.landing_url),
+                    campaign_id = coalesce(sessions.campaign_id, EXCLUDED.campaign_id),
+                    influencer_id = coalesce(sessions.influencer_id, EXCLUDED.influencer_id)
+                RETURNING 1
+            )
+            SELECT campaign_id, influencer_id, (SELECT count(*) FROM upserted) AS upserted FROM named
             """, new
         {
             workspace = request.WorkspaceId, session = request.SessionId, visitor = request.VisitorId,
             started = events.Min(e => e.OccurredAt), lastSeen = events.Max(e => e.OccurredAt),
             landing = s.LandingUrl ?? firstPage?.Url, referrer = s.Referrer ?? firstPage?.Referrer,
-            s.UtmSource, s.UtmMedium, s.UtmCampaign, s.UtmTerm, s.UtmContent, s.Ref, s.CampaignId, s.InfluencerId,
+            s.UtmSource, s.UtmMedium, s.UtmCampaign, s.UtmTerm, s.UtmContent, s.Ref, s.CampaignId, s.InfluencerId, s.CampaignKey, s.InfluencerKey,
             inserted, link, now,
         }, transaction);
-        return new Written(inserted, link is not null);
+        return new Written(inserted, link is not null,
+            s.CampaignKey is null ? null : named.CampaignId is not null, s.InfluencerKey is null ? null : named.InfluencerId is not null);
     }
+
+    private sealed record Named(Guid? CampaignId, Guid? InfluencerId, long Upserted);
 }

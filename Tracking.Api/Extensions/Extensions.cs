@@ -50,6 +50,7 @@ internal static class Extensions
         builder.Services.AddSingleton(builder.Configuration.GetSection("RateLimits").Get<TrackingLimits>() ?? new TrackingLimits());
         builder.Services.AddSingleton<KnownWorkspaces>();
         builder.Services.AddSingleton<AttributionMetrics>();
+        builder.Services.AddSingleton<CollectMetrics>();
         builder.Services.AddSingleton<CrmMetrics>();
         // Registered after the migrations (AddFunnelsPostgres): the workspace CRM secrets still in plain text are encrypted at start.
         builder.Services.AddHostedService<CrmSecretsAtStartup>();

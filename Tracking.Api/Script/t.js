@@ -40,11 +40,16 @@
   // Values that stand for "nothing" when a page stringifies a missing contact id.
   var PLACEHOLDER = /^(null|undefined|nan|none|nil|\[object object\]|\{\{.*\}\})$/i;
 
+  var REFERENCE = /^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$/;
+
   function params() {
     var q = new URLSearchParams(w.location.search), out = {};
     ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'ref', 'campaign_id', 'influencer_id'].forEach(function (k) {
       var v = q.get(k); if (v) out[k] = v;
     });
+    // A campaign or influencer is our UUID or the workspace's external key (cmp-123); anything else
+    // would make collect refuse the whole post, page view included, so it is left out.
+    ['campaign_id', 'influencer_id'].forEach(function (k) { if (out[k] && !REFERENCE.test(out[k])) delete out[k]; });
     return out;
   }
 

@@ -212,7 +212,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             ["workspace_id"] = world.WorkspaceId.ToString(),
             ["visitor_id"] = RandomVisitorId(r),
             ["session_id"] = "s-" + r.Next(),
-            ["session"] = new JsonObject { ["utm_source"] = "instagram", ["ref"] = "ana", ["campaign_id"] = world.CampaignId.ToString() },
+            ["session"] = new JsonObject { ["utm_source"] = "instagram", ["ref"] = "ana", ["campaign_id"] = r.Next(2) == 0 ? world.CampaignId.ToString() : "cmp-" + r.Next() },
             ["events"] = new JsonArray(new JsonObject { ["id"] = "e-" + r.Next(), ["type"] = "page_view", ["url"] = "https://shop.example/", ["occurred_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }),
         };
         var fields = new[]
@@ -220,8 +220,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Guid("workspace_id", required: true), Field.Id("visitor_id", required: true), Field.Id("session_id", required: true),
             Field.Object("session", required: false),
             Field.Text("session.landing_url", 2048, required: false), Field.Text("session.utm_source", 256, required: false),
-            Field.Text("session.ref", 128, required: false), Field.Guid("session.campaign_id", required: false),
-            Field.Guid("session.influencer_id", required: false),
+            Field.Text("session.ref", 128, required: false), LinkReference("session.campaign_id"),
+            LinkReference("session.influencer_id"),
             Field.EventList("events", 100),
             Field.Enum("events.0.type", required: true, "PAGE_VIEW", "click", ""), Field.Text("events.0.url", 2048, required: true),
             Field.Id("events.0.id", required: false), Field.Text("events.0.title", 512, required: false),
@@ -481,6 +481,13 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         };
         return JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []);
     }
+
+    /// <summary>
+    /// A t.js link parameter: a UUID or an external key. Only a malformed one is refused; a key no
+    /// campaign has leaves the session without one (as an unknown UUID does), so it is no break.
+    /// </summary>
+    private static Field LinkReference(string path) =>
+        Field.Text(path, 64, required: false, invalid: ["has space", "slash/ed", "-leading", "emoji😀"]);
 
     /// <summary>A campaign named by UUID or external key: a malformed one, or a key no campaign has.</summary>
     private static Field CampaignReference(string path, Random r) =>

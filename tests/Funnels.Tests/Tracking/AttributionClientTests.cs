@@ -335,4 +335,92 @@ public sealed class AttributionClientTests(Hosts hosts)
         Assert.Equal(1, await hosts.Servers.CountAsync(
             "SELECT count(*) FROM tracking.conversions WHERE workspace_id = @Id AND id = 'conv-9' AND refunded_at IS NOT NULL", new { tracked.Id }));
     }
+
+    [Fact]
+    public async Task A_session_arriving_through_a_link_with_external_keys_is_attributed_and_commissioned_like_one_with_uuids()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        using var other = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencer) = await KeyedCampaignAsync(tracked, new { kind = "per_conversion_percent", percent = 10m });
+        var (otherCampaign, _) = await KeyedCampaignAsync(other, campaignKey: "cmp-999");
+
+        // What t.js sends for https://shop.example/?campaign_id=cmp-123&influencer_id=inf-001, and for the same link with our UUIDs.
+        var byKey = TrackedWorkspace.NewVisitorId();
+        var byUuid = TrackedWorkspace.NewVisitorId();
+        var strange = TrackedWorkspace.NewVisitorId();
+        Assert.Equal(HttpStatusCode.Accepted, (await tracked.PageViewAsync(byKey, "s-key", new { campaign_id = "cmp-123", influencer_id = "inf-001" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await tracked.PageViewAsync(byUuid, "s-uuid", new { campaign_id = campaign, influencer_id = influencer })).StatusCode);
+        // Another workspace's key names nothing here: the page view is kept, the session has no campaign (as with an unknown UUID).
+        Assert.Equal(HttpStatusCode.Accepted, (await tracked.PageViewAsync(strange, "s-other", new { campaign_id = "cmp-999", influencer_id = "inf-001" })).StatusCode);
+
+        var sessions = await QueryAsync<(string Id, Guid? CampaignId, Guid? InfluencerId)>(
+            "SELECT id, campaign_id, influencer_id FROM tracking.sessions WHERE workspace_id = @Id ORDER BY id", new { tracked.Id });
+        Assert.Equal([("s-key", campaign, influencer), ("s-other", null, influencer), ("s-uuid", campaign, influencer)],
+            sessions.Select(x => (x.Id, x.CampaignId, x.InfluencerId)).ToList());
+        Assert.DoesNotContain(sessions, x => x.CampaignId == otherCampaign);
+
+        // A sale by each visitor, attributed from the visitor's session, exactly as the client posts it.
+        string FromSession(string id, string visitor) => $$"""
+            {"id": "{{id}}", "workspace_id": "{{tracked.Id}}", "visitor_id": "{{visitor}}", "usuario_id": "usr-101",
+             "tipo_conversion": "VENTA", "valor": 150000.0, "moneda": "COP", "timestamp": "{{DateTimeOffset.UtcNow:O}}"}
+            """;
+        var keyed = await PostRawAsync(tracked.Attribution, "/api/tracking/conversions", FromSession("conv-key", byKey));
+        var uuid = await PostRawAsync(tracked.Attribution, "/api/tracking/conversions", FromSession("conv-uuid", byUuid));
+        var none = await PostRawAsync(tracked.Attribution, "/api/tracking/conversions", FromSession("conv-other", strange));
+        Assert.Equal((HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.BadRequest), (keyed.StatusCode, uuid.StatusCode, none.StatusCode));
+        foreach (var body in new[] { await TrackedWorkspace.BodyAsync(keyed), await TrackedWorkspace.BodyAsync(uuid) })
+        {
+            Assert.Equal((campaign, influencer), (body.GetProperty("campaign_id").GetGuid(), body.GetProperty("influencer_id").GetGuid()));
+        }
+
+        // The worker's list filtered by the key is the list filtered by the UUID (once both payouts are scheduled, so nothing moves between the reads).
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        async Task<List<string>> ListAsync(string filter)
+        {
+            var page = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/commissions?campaign_id={filter}", Cancel);
+            return page.GetProperty("items").EnumerateArray().Select(i => i.GetRawText()).Order(StringComparer.Ordinal).ToList();
+        }
+        var byCampaignUuid = await Eventually.Until(async () =>
+        {
+            var items = await ListAsync(campaign.ToString());
+            return items.Count == 2 && items.All(i => i.Contains("\"state\":\"scheduled\"")) ? items : null;
+        }, TimeSpan.FromSeconds(30), "both sales' commissions, their payouts scheduled");
+        var byCampaignKey = await ListAsync("cmp-123");
+        Assert.Equal(byCampaignUuid, byCampaignKey);
+        var items = byCampaignKey.Select(i => JsonDocument.Parse(i).RootElement).ToList();
+        Assert.Equal(["conv-key", "conv-uuid"], items.Select(i => i.GetProperty("conversion_id").GetString()).Order());
+        Assert.All(items, i => Assert.Equal((influencer, 15000m), (i.GetProperty("influencer_id").GetGuid(), i.GetProperty("amount").GetProperty("amount").GetDecimal())));
+
+        // Another workspace's key, a key nobody has, and our key asked by another workspace: nothing.
+        foreach (var (client, key) in new[] { (worker, "cmp-999"), (worker, "cmp-404") })
+        {
+            Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>($"/api/messaging/commissions?campaign_id={key}", Cancel)).GetProperty("total").GetInt64());
+        }
+        using var otherWorker = hosts.Worker.CreateAdminClient(other.Id);
+        Assert.Equal(0, (await otherWorker.GetFromJsonAsync<JsonElement>("/api/messaging/commissions?campaign_id=cmp-123", Cancel)).GetProperty("total").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_link_parameter_or_filter_that_is_neither_a_uuid_nor_a_key_is_refused_by_name_and_writes_nothing()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        foreach (var (field, session) in new (string, object)[]
+        {
+            ("session.campaign_id", new { campaign_id = "has space" }),
+            ("session.influencer_id", new { influencer_id = "-leading" }),
+            ("session.campaign_id", new { campaign_id = new string('k', 65) }),
+        })
+        {
+            var refused = await tracked.PageViewAsync(TrackedWorkspace.NewVisitorId(), "s-bad", session);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.True((await TrackedWorkspace.BodyAsync(refused)).GetProperty("errors").TryGetProperty(field, out _), field);
+        }
+        Assert.Equal(0, await CountAsync("sessions", tracked.Id));
+        Assert.Equal(0, await CountAsync("events", tracked.Id));
+
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        var filter = await worker.GetAsync("/api/messaging/commissions?campaign_id=has%20space", Cancel);
+        Assert.Equal(HttpStatusCode.BadRequest, filter.StatusCode);
+        Assert.True((await TrackedWorkspace.BodyAsync(filter)).GetProperty("errors").TryGetProperty("campaign_id", out _));
+    }
 }

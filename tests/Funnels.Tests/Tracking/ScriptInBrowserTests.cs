@@ -1,5 +1,6 @@
 extern alias tracking;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Funnels.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
@@ -74,6 +75,19 @@ public sealed class ScriptInBrowserTests(Hosts hosts)
             "SELECT visitor_id FROM tracking.events WHERE workspace_id = @Id AND visitor_id = @replaced LIMIT 1", new { tracked.Id, replaced }),
             TimeSpan.FromSeconds(20), "the replaced visitor's page view");
         Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.events WHERE workspace_id = @Id AND visitor_id = 'null'", new { tracked.Id }));
+
+        // An influencer's link naming the campaign by its external key: the session gets the campaign;
+        // a value that is neither a UUID nor a key is left out rather than costing the page view.
+        var created = await tracked.Admin.PostAsJsonAsync("/api/tracking/campaigns",
+            new { name = "Lanzamiento", budget = new { amount = 1000m, currency = "COP" }, status = "active", external_key = "cmp-123" }, TrackedWorkspace.Json, Cancel);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var campaign = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Cancel)).GetProperty("id").GetGuid();
+        await page.GotoAsync(site.Urls.First() + "/landing?campaign_id=cmp-123&influencer_id=not%20a%20key");
+        var linkSession = await Eventually.Until(() => hosts.Servers.ScalarAsync<string>("""
+            SELECT s.campaign_id::text || '/' || coalesce(s.influencer_id::text, '-') FROM tracking.sessions s
+            WHERE s.workspace_id = @Id AND s.visitor_id = @replaced AND s.campaign_id IS NOT NULL
+            """, new { tracked.Id, replaced }), TimeSpan.FromSeconds(20), "the session of the campaign link");
+        Assert.Equal($"{campaign}/-", linkSession);
     }
 
     private static int FreePort()

@@ -1,0 +1,31 @@
+using Dapper;
+using Npgsql;
+
+namespace Funnels.Messaging.Commissions;
+
+/// <summary>
+/// A campaign named in a worker read by our UUID or by the workspace's external key (cmp-123).
+/// The key is resolved by a read-only lookup of Tracking.Api's tracking.campaigns, the one place
+/// the worker reads another service's table, and it never writes there. Why not carry the key in
+/// ConversionRecorded / CampaignTrafficRecorded like the budget: the key is Tracking.Api's and
+/// changes (set, cleared, moved to another campaign) without any commission message, so a copy
+/// here would answer a filter with the key the campaign had at its last conversion, and know none
+/// for keys set since. This is an admin's list, not a hot path: one indexed read (the workspace's
+/// unique key index) per request that uses a key, none for a UUID.
+/// </summary>
+public static class CampaignKeys
+{
+    // The format is Tracking.Api's (Campaigns/ExternalKeys.cs): keep the two in step.
+    public const string ReferenceRule = "must be a UUID or an external key (1-64 letters, digits, '-', '_', '.' or ':')";
+
+    public static bool IsReference(string reference) => Guid.TryParse(reference, out _) || IsKey(reference);
+
+    private static bool IsKey(string key) =>
+        key.Length is >= 1 and <= 64 && char.IsAsciiLetterOrDigit(key[0])
+        && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+
+    /// <summary>The campaign's UUID: a UUID as given, a key only within <paramref name="workspace"/> (null when no campaign there has it).</summary>
+    public static async Task<Guid?> ResolveAsync(NpgsqlConnection connection, Guid workspace, string reference) =>
+        Guid.TryParse(reference, out var id) ? id : await connection.QuerySingleOrDefaultAsync<Guid?>(
+            "SELECT id FROM tracking.campaigns WHERE workspace_id = @workspace AND external_key = @reference", new { workspace, reference });
+}
