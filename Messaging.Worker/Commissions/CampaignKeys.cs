@@ -1,4 +1,5 @@
 using Dapper;
+using Funnels.ServiceDefaults.Contacts;
 using Npgsql;
 
 namespace Funnels.Messaging.Commissions;
@@ -15,14 +16,9 @@ namespace Funnels.Messaging.Commissions;
 /// </summary>
 public static class CampaignKeys
 {
-    // The format is Tracking.Api's (Campaigns/ExternalKeys.cs): keep the two in step.
-    public const string ReferenceRule = "must be a UUID or an external key (1-64 letters, digits, '-', '_', '.' or ':')";
+    public const string ReferenceRule = ExternalKeyFormat.ReferenceRule;
 
-    public static bool IsReference(string reference) => Guid.TryParse(reference, out _) || IsKey(reference);
-
-    private static bool IsKey(string key) =>
-        key.Length is >= 1 and <= 64 && char.IsAsciiLetterOrDigit(key[0])
-        && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+    public static bool IsReference(string reference) => ExternalKeyFormat.IsReference(reference);
 
     /// <summary>The campaign's UUID: a UUID as given, a key only within <paramref name="workspace"/> (null when no campaign there has it).</summary>
     public static async Task<Guid?> ResolveAsync(NpgsqlConnection connection, Guid workspace, string reference) =>

@@ -1,27 +1,24 @@
 using Dapper;
+using Funnels.ServiceDefaults.Contacts;
 using Npgsql;
 
 namespace Funnels.Tracking.Campaigns;
 
 /// <summary>
-/// A campaign or influencer is named by our UUID or by the workspace's external key for it (the id
-/// an attribution client already uses, such as cmp-123 or inf-001). A key is never UUID-shaped, so
-/// a reference is read as one or the other without guessing.
+/// A campaign or influencer is named by our UUID or by the workspace's external key for it
+/// (format: <see cref="ExternalKeyFormat"/>, shared with the worker's filters).
 /// </summary>
 public static class ExternalKeys
 {
-    public const int MaxLength = 64;
+    public const int MaxLength = ExternalKeyFormat.MaxLength;
 
-    public const string Rule = "must be 1-64 letters, digits, '-', '_', '.' or ':', starting with a letter or digit, and not a UUID";
+    public const string Rule = ExternalKeyFormat.Rule;
 
-    public static bool IsValid(string key) =>
-        key.Length is >= 1 and <= MaxLength && char.IsAsciiLetterOrDigit(key[0])
-        && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':') && !Guid.TryParse(key, out _);
+    public const string ReferenceRule = ExternalKeyFormat.ReferenceRule;
 
-    /// <summary>A UUID or a well-formed external key.</summary>
-    public static bool IsReference(string reference) => Guid.TryParse(reference, out _) || IsValid(reference);
+    public static bool IsValid(string key) => ExternalKeyFormat.IsValid(key);
 
-    public const string ReferenceRule = "must be a UUID or an external key (1-64 letters, digits, '-', '_', '.' or ':')";
+    public static bool IsReference(string reference) => ExternalKeyFormat.IsReference(reference);
 
     /// <summary>
     /// The campaign a reference names, with its workspace; by UUID in any workspace (the caller checks
