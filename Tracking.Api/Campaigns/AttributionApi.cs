@@ -124,7 +124,7 @@ public static class AttributionApi
     }
 
     public static async Task<IResult> PostConversion(
-        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages,
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] TimeProvider clock,
         [FromServices] AttributionMetrics metrics, [FromServices] ILogger<AttributionOutcome> logger, CancellationToken cancellationToken)
     {
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
@@ -193,7 +193,10 @@ public static class AttributionApi
             return metrics.Refused("conversion", JsonBody.Invalid(new() { [f.NameOf("currency")] = [$"must be the campaign's currency, {campaign.Currency}"] }));
         }
 
-        var terms = await TermsAsync(connection, campaign, influencerId);
+        // Like a click or an impression, a conversion recorded (by our clock) after the campaign's end is
+        // stored and counted but earns nothing: the worker is sent no terms, so it computes no commission.
+        var afterEnd = campaign.HasEnded(clock.GetUtcNow().UtcDateTime);
+        var terms = afterEnd ? null : await TermsAsync(connection, campaign, influencerId);
         await connection.DisposeAsync();
         var money = new Money(value!.Value, currency!);
         var (outcome, differs) = await messages.InOutboxTransactionAsync(dataSource, async transaction =>
@@ -208,6 +211,11 @@ public static class AttributionApi
             {
                 await messages.PublishAsync(new ConversionRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId, conversionType!, money,
                     new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at)));
+                if (afterEnd)
+                {
+                    logger.LogInformation("Conversion {ConversionId} of campaign {CampaignId} recorded after the campaign's end: no commission", id, campaignId);
+                    metrics.Outcome("conversion", "after_end");
+                }
                 return (new AttributionOutcome(id!, true, campaignId.Value, influencerId, attributedBy, created), (string[])[]);
             }
             // A repeat: the same record, unless the id now names another sale. A campaign found from the
@@ -334,7 +342,10 @@ public static class AttributionApi
 
     private sealed record RuleRow(Guid Id, string Kind, decimal? Amount, decimal? Percent);
 
-    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status, DateTime? EndsAt);
+    internal sealed record CampaignTarget(Guid Id, Guid WorkspaceId, decimal BudgetAmount, string Currency, int RefundWindowSeconds, string Status, DateTime? EndsAt)
+    {
+        public bool HasEnded(DateTime now) => CampaignsApi.StatusAt(Status, EndsAt, now) == "ended";
+    }
 
     /// <summary>The campaign (already resolved; null: unknown) and the influencer it names, by UUID or external key, in the campaign's workspace.</summary>
     private static async Task<(CampaignTarget? Campaign, Guid InfluencerId, IResult? Problem)> TargetAsync(

@@ -14,7 +14,7 @@ public sealed class AttributionMetrics
     {
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("funnels.attribution.requests",
-            description: "Impressions and conversions posted, by kind and outcome (recorded, repeat, id_conflict, invalid, unauthorized, forbidden, refused)");
+            description: "Impressions and conversions posted, by kind and outcome (recorded, repeat, after_end (a conversion also counted recorded, earning no commission), id_conflict, invalid, unauthorized, forbidden, refused)");
     }
 
     public void Outcome(string kind, string outcome) =>

@@ -17,6 +17,12 @@ public static class CampaignsApi
     public static readonly IReadOnlySet<string> RuleKinds = new HashSet<string>(
         ["per_mille_impressions", "per_click", "per_conversion_fixed", "per_conversion_percent"]);
 
+    /// <summary>
+    /// The status a campaign reads: "ended" once its end date has passed, whatever was stored
+    /// (computed when read, so no scheduled message has to flip it); otherwise the stored status.
+    /// </summary>
+    public static string StatusAt(string stored, DateTime? endsAt, DateTime now) => endsAt is { } end && now >= end ? "ended" : stored;
+
     public static void MapCampaignsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/tracking").WithTags("Campaigns").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
@@ -95,7 +101,7 @@ public static class CampaignsApi
         {
             return KeyTaken("campaign", externalKey!);
         }
-        return TypedResults.Created($"/api/tracking/campaigns/{campaign.Id}", campaign);
+        return TypedResults.Created($"/api/tracking/campaigns/{campaign.Id}", campaign with { Status = StatusAt(campaign.Status, campaign.EndsAt, DateTime.UtcNow) });
     }
 
     public static async Task<Ok<PagedList<Campaign>>> ListCampaigns(
@@ -276,6 +282,7 @@ public static class CampaignsApi
             SELECT id, name, product, brand, budget_amount, currency, starts_at, ends_at, status, refund_window_seconds, created_at, external_key FROM tracking.campaigns
             """;
 
-        public Campaign ToCampaign() => new(Id, Name, Product, Brand, new Money(BudgetAmount, Currency), StartsAt, EndsAt, Status, RefundWindowSeconds, CreatedAt, ExternalKey);
+        public Campaign ToCampaign() => new(Id, Name, Product, Brand, new Money(BudgetAmount, Currency), StartsAt, EndsAt,
+            StatusAt(Status, EndsAt, DateTime.UtcNow), RefundWindowSeconds, CreatedAt, ExternalKey);
     }
 }

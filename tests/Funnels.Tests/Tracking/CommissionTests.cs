@@ -88,6 +88,44 @@ public sealed class CommissionTests(Hosts hosts)
         Assert.Equal(5000m, Assert.Single(paid.GetProperty("items").EnumerateArray()).GetProperty("amount").GetProperty("amount").GetDecimal());
     }
 
+    [Fact]
+    public async Task A_campaign_reads_ended_after_its_end_and_a_conversion_recorded_then_is_counted_but_earns_no_commission()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        // Long enough for the first conversion to land before the end on a busy machine.
+        var endsAt = DateTimeOffset.UtcNow.AddSeconds(15);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, endsAt: endsAt,
+            rule: new { kind = "per_conversion_fixed", amount = 5000m });
+        Assert.Equal("active", (await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/{campaign}", Cancel)).GetProperty("status").GetString());
+        await tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = "before-end", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 80000.0m, currency = "COP",
+        });
+        await CommissionsAsync(tracked, campaign, 1);
+
+        await Eventually.Until(async () => (await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/{campaign}", Cancel))
+            .GetProperty("status").GetString() == "ended" ? "ended" : null, TimeSpan.FromSeconds(60), "the campaign to read ended");
+        var after = await tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = "after-end", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 70000.0m, currency = "COP",
+        });
+        Assert.Equal(HttpStatusCode.Accepted, after.StatusCode);
+
+        // Stored and counted in the statistics and the revenue ...
+        var stats = (await Eventually.Until(async () =>
+        {
+            var totals = (await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/{campaign}/stats", Cancel)).GetProperty("totals");
+            return totals.GetProperty("conversions").GetInt64() == 2 ? (JsonElement?)totals : null;
+        }, TimeSpan.FromSeconds(30), "both conversions in the statistics"))!.Value;
+        Assert.Equal(150000m, stats.GetProperty("revenue").GetProperty("amount").GetDecimal());
+        Assert.Equal(5000m, stats.GetProperty("commission_owed").GetProperty("amount").GetDecimal());
+        // ... but no commission.
+        var commission = Assert.Single(await CommissionsAsync(tracked, campaign, 1));
+        Assert.Equal("before-end", commission.GetProperty("conversion_id").GetString());
+        Assert.Equal(0, await hosts.Servers.CountAsync(
+            "SELECT count(*) FROM messaging.commissions WHERE workspace_id = @Id AND conversion_id = 'after-end'", new { tracked.Id }));
+    }
+
     private async Task<List<JsonElement>> CommissionsAsync(TrackedWorkspace tracked, Guid campaign, int count)
     {
         using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
