@@ -143,8 +143,13 @@ public sealed record CommissionRule(Guid Id, Guid CampaignId, Guid? InfluencerId
 
 public sealed record RuleRequest(Guid? InfluencerId, string? Kind, decimal? Amount, decimal? Percent);
 
+/// <summary>Each rate named for what it divides; null without clicks (or impressions).</summary>
 public sealed record CampaignStats(
-    Guid CampaignId, Guid? InfluencerId, long Impressions, long Clicks, long Conversions, long Refunds, decimal ConversionRate, Money Revenue, Money CommissionOwed);
+    Guid CampaignId, Guid? InfluencerId, long Impressions, long Clicks, long Conversions, long Refunds, decimal? ConversionsPerClick,
+    decimal? ConversionsPerImpression, Money Revenue, Money CommissionOwed)
+{
+    public static string Rate(decimal? rate) => rate is { } r ? r.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : "–";
+}
 
 public sealed record CampaignStatsView(CampaignStats Totals, PagedList<CampaignStats> Influencers);
 

@@ -7,6 +7,7 @@ namespace Funnels.Contracts;
 /// An amount of money in one ISO 4217 currency. Decimal only (no floating point touches money),
 /// and arithmetic across currencies is an error rather than a silent wrong sum.
 /// </summary>
+[JsonConverter(typeof(MoneyJsonConverter))]
 public readonly record struct Money
 {
     [JsonConstructor]
@@ -22,6 +23,10 @@ public readonly record struct Money
 
     public decimal Amount { get; }
     public string Currency { get; }
+
+    /// <summary>Decimals of the currency's minor unit (2 for COP and USD, 0 for JPY): the scale amounts are written with.</summary>
+    [JsonIgnore]
+    public int Scale => MinorUnits(Currency);
 
     public static Money Zero(string currency) => new(0m, currency);
 

@@ -23,10 +23,13 @@ public static class CampaignStatsApi
         api.MapGet("/influencers/{id}/stats", InfluencerStats).WithName("InfluencerStats").WithSummary("One row per campaign of the influencer, paged");
     }
 
-    /// <summary>conversion_rate: conversions per click, or per impression when there were no clicks.</summary>
+    /// <summary>
+    /// Each rate is named for what it divides (a conversion needs no click, so conversions per click
+    /// may exceed 1): conversions_per_click and conversions_per_impression, 4 decimals, null without clicks or impressions.
+    /// </summary>
     public sealed record Stats(
-        Guid CampaignId, Guid? InfluencerId, long Impressions, long Clicks, long Conversions, long Refunds, decimal ConversionRate,
-        Money Revenue, Money CommissionOwed);
+        Guid CampaignId, Guid? InfluencerId, long Impressions, long Clicks, long Conversions, long Refunds, decimal? ConversionsPerClick,
+        decimal? ConversionsPerImpression, Money Revenue, Money CommissionOwed);
 
     public sealed record CampaignStatsView(Stats Totals, PagedList<Stats> Influencers);
 
@@ -44,7 +47,7 @@ public static class CampaignStatsApi
         var count = await connection.ExecuteScalarAsync<long>(
             "SELECT count(*) FROM tracking.campaign_stats WHERE campaign_id = @id AND influencer_id <> @Totals", new { id, Totals });
         var view = new CampaignStatsView(
-            totals?.ToStats(null) ?? new Stats(id, null, 0, 0, 0, 0, 0, Money.Zero(currency), Money.Zero(currency)),
+            totals?.ToStats(null) ?? new Stats(id, null, 0, 0, 0, 0, null, null, Money.Zero(currency), Money.Zero(currency)),
             paging.Of(rows.Select(r => r.ToStats(r.InfluencerId)).ToList(), count));
         return TypedResults.Ok(view);
     }
@@ -72,9 +75,10 @@ public static class CampaignStatsApi
 
         public Stats ToStats(Guid? influencer)
         {
-            var basis = Clicks > 0 ? Clicks : Impressions;
-            var rate = basis == 0 ? 0m : Math.Round((decimal)Conversions / basis, 4);
-            return new Stats(CampaignId, influencer, Impressions, Clicks, Conversions, Refunds, rate, new Money(RevenueAmount, Currency), new Money(CommissionAmount, Currency));
+            return new Stats(CampaignId, influencer, Impressions, Clicks, Conversions, Refunds, Per(Clicks), Per(Impressions),
+                new Money(RevenueAmount, Currency), new Money(CommissionAmount, Currency));
         }
+
+        private decimal? Per(long basis) => basis == 0 ? null : Math.Round((decimal)Conversions / basis, 4);
     }
 }
