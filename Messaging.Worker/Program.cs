@@ -27,5 +27,6 @@ app.MapRunsApi();
 app.MapDeadLettersApi();
 app.MapChannelSendingApi();
 app.MapCommissionsApi();
+app.MapCampaignBudgetApi();
 
 app.Run();

@@ -23,9 +23,15 @@ public interface IMessagingApi
     [Get("/api/messaging/commissions")]
     Task<PagedList<Commission>> CommissionsAsync([AliasAs("campaign_id")] Guid? campaignId, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 
+    [Get("/api/messaging/campaigns/{id}/budget")]
+    Task<CampaignBudget> CampaignBudgetAsync(Guid id, CancellationToken ct = default);
+
     [Get("/api/messaging/payouts")]
     Task<PagedList<Payout>> PayoutsAsync(string? state, int page, [AliasAs("page_size")] int pageSize, CancellationToken ct = default);
 }
+
+/// <summary>The worker's figures of a campaign's budget; all null before its first commission (nothing committed yet).</summary>
+public sealed record CampaignBudget(Guid CampaignId, Money? Budget, Money? Committed, Money? Paid, Money? Remaining);
 
 public sealed record WebhookRequest(string Url, List<string> Events, bool Active = true);
 

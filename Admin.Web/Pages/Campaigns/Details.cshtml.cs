@@ -23,6 +23,7 @@ public sealed class DetailsModel(ITrackingApi tracking, IMessagingApi messaging)
     public PagedList<CommissionRule> Rules { get; private set; } = new([], 1, Size, 0);
     public PagedList<Conversion> Conversions { get; private set; } = new([], 1, Size, 0);
     public PagedList<Commission> Commissions { get; private set; } = new([], 1, Size, 0);
+    public CampaignBudget BudgetLeft { get; private set; } = null!;
     public IReadOnlyDictionary<Guid, string> InfluencerNames { get; private set; } = new Dictionary<Guid, string>();
 
     [BindProperty] public Guid? RuleInfluencerId { get; set; }
@@ -90,11 +91,13 @@ public sealed class DetailsModel(ITrackingApi tracking, IMessagingApi messaging)
         var conversions = tracking.CampaignConversionsAsync(Id, Math.Max(1, ConversionsPage), Size, ct);
         var commissions = messaging.CommissionsAsync(Id, Math.Max(1, CommissionsPage), Size, ct);
         var influencers = tracking.InfluencersAsync(1, 200, ct);
+        var budget = messaging.CampaignBudgetAsync(Id, ct);
         Campaign = await campaign;
         Stats = await stats;
         Rules = await rules;
         Conversions = await conversions;
         Commissions = await commissions;
+        BudgetLeft = await budget;
         InfluencerNames = (await influencers).Items.ToDictionary(i => i.Id, i => i.Name);
     }
 }

@@ -139,6 +139,39 @@ public sealed class CampaignTests(Hosts hosts)
         }
     }
 
+    [Fact]
+    public async Task Amounts_are_written_with_the_currencys_scale_and_each_rate_is_named_for_what_it_divides()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignAsync(tracked, 1_000_000.0m);
+        Assert.Contains("\"amount\":1000000.00,", await tracked.Admin.GetStringAsync($"/api/tracking/campaigns/{campaign}", Cancel));
+        var empty = await tracked.Admin.GetStringAsync($"/api/tracking/campaigns/{campaign}/stats", Cancel);
+        Assert.Contains("\"revenue\":{\"amount\":0.00,\"currency\":\"COP\"}", empty);
+        Assert.Contains("\"conversions_per_click\":null", empty);
+
+        await tracked.PostJsonAsync("/api/tracking/impressions", new { id = "i-1", campaign_id = campaign, influencer_id = influencers[0], event_type = "impression" });
+        await tracked.PostJsonAsync("/api/tracking/impressions", new { id = "c-1", campaign_id = campaign, influencer_id = influencers[0], event_type = "click" });
+        foreach (var (id, value) in new[] { ("v-1", 361.5m), ("v-2", 19845.67000m) })
+        {
+            await tracked.PostJsonAsync("/api/tracking/conversions", new
+            {
+                id, campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value, currency = "COP",
+            });
+        }
+        await StatsWhenAsync(tracked, campaign, s => s.GetProperty("conversions").GetInt64() == 2 && s.GetProperty("clicks").GetInt64() == 1
+            && s.GetProperty("impressions").GetInt64() == 1);
+        var stats = await tracked.Admin.GetStringAsync($"/api/tracking/campaigns/{campaign}/stats", Cancel);
+        Assert.Contains("\"revenue\":{\"amount\":20207.17,\"currency\":\"COP\"}", stats);
+        Assert.Contains("\"commission_owed\":{\"amount\":0.00,", stats);
+        // Two conversions for one click: 2 per click, 2 per impression, not one rate of 200 %.
+        Assert.Contains("\"conversions_per_click\":2,", stats);
+        Assert.Contains("\"conversions_per_impression\":2,", stats);
+        Assert.DoesNotContain("conversion_rate", stats);
+        var conversions = await tracked.Admin.GetStringAsync($"/api/tracking/campaigns/{campaign}/conversions", Cancel);
+        Assert.Contains("\"amount\":361.50,", conversions);
+        Assert.Contains("\"amount\":19845.67,", conversions);
+    }
+
     private async Task<JsonElement> StatsWhenAsync(TrackedWorkspace tracked, Guid campaign, Func<JsonElement, bool> done) =>
         await Eventually.Until(async () =>
         {

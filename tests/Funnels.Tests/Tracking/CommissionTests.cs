@@ -126,6 +126,37 @@ public sealed class CommissionTests(Hosts hosts)
             "SELECT count(*) FROM messaging.commissions WHERE workspace_id = @Id AND conversion_id = 'after-end'", new { tracked.Id }));
     }
 
+    [Fact]
+    public async Task The_campaign_budget_shows_what_is_committed_paid_and_remaining()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 10_000m, refundWindowSeconds: 0,
+            rule: new { kind = "per_conversion_fixed", amount = 4000m });
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        var before = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/campaigns/{campaign}/budget", Cancel);
+        Assert.Equal(JsonValueKind.Null, before.GetProperty("committed").ValueKind);
+
+        foreach (var id in new[] { "b-1", "b-2", "b-3" })
+        {
+            await tracked.PostJsonAsync("/api/tracking/conversions", new
+            {
+                id, campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 50000m, currency = "COP",
+            });
+        }
+        await CommissionsAsync(tracked, campaign, 3);
+        // 4000 + 4000 + the last 2000 of the budget, all due at once (no refund window) and paid.
+        var budget = (await Eventually.Until(async () =>
+        {
+            var b = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/campaigns/{campaign}/budget", Cancel);
+            return b.GetProperty("paid").ValueKind == JsonValueKind.Object && b.GetProperty("paid").GetProperty("amount").GetDecimal() == 10_000m
+                ? (JsonElement?)b : null;
+        }, TimeSpan.FromSeconds(60), "the three payouts to be paid"))!.Value;
+        Assert.Equal(10_000m, budget.GetProperty("budget").GetProperty("amount").GetDecimal());
+        Assert.Equal(10_000m, budget.GetProperty("committed").GetProperty("amount").GetDecimal());
+        Assert.Equal(0m, budget.GetProperty("remaining").GetProperty("amount").GetDecimal());
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.GetAsync("/api/messaging/campaigns/cmp-nobody-has/budget", Cancel)).StatusCode);
+    }
+
     private async Task<List<JsonElement>> CommissionsAsync(TrackedWorkspace tracked, Guid campaign, int count)
     {
         using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
