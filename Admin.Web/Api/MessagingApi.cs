@@ -46,7 +46,8 @@ public static class PayoutStates
     public static readonly string[] All = ["pending", "scheduled", "paid", "reversed"];
 }
 
-public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
+public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt,
+    Guid? CampaignId = null, Guid? InfluencerId = null);
 
 /// <summary>Kind "conversion" (one conversion's commission) or "traffic" (a period's clicks or impressions: no conversion).</summary>
 public sealed record Commission(

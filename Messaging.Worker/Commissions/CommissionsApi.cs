@@ -19,7 +19,9 @@ public static class CommissionsApi
         api.MapGet("/payouts", Payouts).WithName("ListPayouts").WithSummary("Payouts by state (pending, scheduled, paid, reversed), paged");
     }
 
-    public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
+    /// <summary>campaign_id and influencer_id: of the payout's commission (conversion or traffic); set in the payouts list.</summary>
+    public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt,
+        Guid? CampaignId = null, Guid? InfluencerId = null);
 
     /// <summary>
     /// A conversion's commission (kind "conversion"), or a traffic commission (kind "traffic"): the
@@ -86,16 +88,23 @@ public static class CommissionsApi
         var filter = new { workspace = user.WorkspaceIdOf(), state, paging.Limit, paging.Offset };
         const string where = "WHERE workspace_id = @workspace AND (@state::text IS NULL OR state = @state)";
         await using var connection = await db.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<PayoutRow>($"""
-            SELECT id, commission_id, amount, currency, state, due_at, scheduled_at, paid_at, reversed_at FROM messaging.payouts {where}
-            ORDER BY due_at DESC, id LIMIT @Limit OFFSET @Offset
+        // The campaign and influencer of the payout's commission, a conversion's or a period's traffic.
+        var rows = await connection.QueryAsync<PayoutRow>("""
+            SELECT p.id, p.commission_id, p.amount, p.currency, p.state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at,
+                   coalesce(c.campaign_id, t.campaign_id) AS campaign_id, coalesce(c.influencer_id, t.influencer_id) AS influencer_id
+            FROM messaging.payouts p
+            LEFT JOIN messaging.commissions c ON c.id = p.commission_id
+            LEFT JOIN messaging.traffic_commissions t ON t.payout_id = p.id
+            WHERE p.workspace_id = @workspace AND (@state::text IS NULL OR p.state = @state)
+            ORDER BY p.due_at DESC, p.id LIMIT @Limit OFFSET @Offset
             """, filter);
         var total = await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM messaging.payouts {where}", filter);
         return TypedResults.Ok(paging.Of(rows.Select(r => new Payout(r.Id, r.CommissionId, new Money(r.Amount, r.Currency), r.State,
-            r.DueAt, r.ScheduledAt, r.PaidAt, r.ReversedAt)).ToList(), total));
+            r.DueAt, r.ScheduledAt, r.PaidAt, r.ReversedAt, r.CampaignId, r.InfluencerId)).ToList(), total));
     }
 
-    private sealed record PayoutRow(Guid Id, Guid CommissionId, decimal Amount, string Currency, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt);
+    private sealed record PayoutRow(Guid Id, Guid CommissionId, decimal Amount, string Currency, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt,
+        Guid? CampaignId, Guid? InfluencerId);
 
     private sealed record CommissionRow(
         string Kind, Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, decimal ConversionValue, decimal ComputedAmount,

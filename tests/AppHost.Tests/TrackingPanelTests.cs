@@ -212,6 +212,15 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await Assertions.Expect(page.Locator("#commissions")).ToContainTextAsync("100.00 COP");
         // The conversion's commission and the click period's, both waiting for their payout.
         await Assertions.Expect(page.Locator("#commissions .status")).ToHaveTextAsync([new Regex("pending|scheduled"), new Regex("pending|scheduled")]);
+        // The refund window for people, what is left of the budget, and a page that fits a 1400 px window.
+        await Assertions.Expect(page.Locator("#refund-window")).ToHaveTextAsync("30 days");
+        await Assertions.Expect(page.Locator("#conversions-per-click")).ToHaveTextAsync("1");
+        await Panel.Eventually(page, async () => await page.Locator("#budget-committed").CountAsync() == 1
+            && await page.Locator("#budget-committed").TextContentAsync() == "15,100.00 COP");
+        await Assertions.Expect(page.Locator("#budget-remaining")).ToHaveTextAsync("984,900.00 COP");
+        await page.SetViewportSizeAsync(1400, 900);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 1400"),
+            $"the campaign page is {await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth")} px wide in a 1400 px window");
         await Browser.ScreenshotAsync(page, "campaign-details");
 
         await page.Locator("#influencer-stats").GetByRole(AriaRole.Link, new() { Name = "Ana " + tag }).ClickAsync();
@@ -224,6 +233,9 @@ public sealed class TrackingPanelTests(TopologyFixture topology) : IAsyncLifetim
         await Browser.ScreenshotAsync(page, "campaigns");
         await page.GetByRole(AriaRole.Link, new() { Name = "Payouts" }).ClickAsync();
         await Assertions.Expect(page.Locator("#payouts")).ToContainTextAsync("15,000.00 COP");
+        // Each payout names its campaign and influencer.
+        await Assertions.Expect(page.Locator("#payouts tr").Filter(new() { HasText = "Launch " + tag }).Filter(new() { HasText = "15,000.00 COP" }))
+            .ToContainTextAsync("Ana " + tag);
         await Browser.ScreenshotAsync(page, "payouts");
     });
 }
