@@ -155,6 +155,11 @@ public sealed class CommissionTests(Hosts hosts)
         Assert.Equal(10_000m, budget.GetProperty("committed").GetProperty("amount").GetDecimal());
         Assert.Equal(0m, budget.GetProperty("remaining").GetProperty("amount").GetDecimal());
         Assert.Equal(HttpStatusCode.NotFound, (await worker.GetAsync("/api/messaging/campaigns/cmp-nobody-has/budget", Cancel)).StatusCode);
+        // Each payout names its commission's campaign and influencer.
+        var payouts = (await worker.GetFromJsonAsync<JsonElement>("/api/messaging/payouts?state=paid", Cancel)).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(3, payouts.Count);
+        Assert.All(payouts, p => Assert.Equal(campaign, p.GetProperty("campaign_id").GetGuid()));
+        Assert.All(payouts, p => Assert.Equal(influencers[0], p.GetProperty("influencer_id").GetGuid()));
     }
 
     private async Task<List<JsonElement>> CommissionsAsync(TrackedWorkspace tracked, Guid campaign, int count)
