@@ -207,7 +207,7 @@ public static class AttributionApi
             if (recordId is { } created)
             {
                 await messages.PublishAsync(new ConversionRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId, conversionType!, money,
-                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at)));
+                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at), RecordedAt: DateTimeOffset.UtcNow));
                 return (new AttributionOutcome(id!, true, campaignId.Value, influencerId, attributedBy, created), (string[])[]);
             }
             // A repeat: the same record, unless the id now names another sale. A campaign found from the
