@@ -124,9 +124,11 @@ public static class AttributionApi
     }
 
     public static async Task<IResult> PostConversion(
-        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages,
+        HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] TimeProvider clock,
         [FromServices] AttributionMetrics metrics, [FromServices] ILogger<AttributionOutcome> logger, CancellationToken cancellationToken)
     {
+        // Tracking.Api's clock when it records the conversion: the order conversions draw on the budget in.
+        var recordedAt = clock.GetUtcNow();
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null) return metrics.Refused("conversion", problem);
         var errors = new Dictionary<string, string[]>();
@@ -207,7 +209,7 @@ public static class AttributionApi
             if (recordId is { } created)
             {
                 await messages.PublishAsync(new ConversionRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId, conversionType!, money,
-                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at), RecordedAt: DateTimeOffset.UtcNow));
+                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at), RecordedAt: recordedAt));
                 return (new AttributionOutcome(id!, true, campaignId.Value, influencerId, attributedBy, created), (string[])[]);
             }
             // A repeat: the same record, unless the id now names another sale. A campaign found from the
