@@ -28,7 +28,7 @@ public static class CommissionsApi
     /// Amount is always in the currency's minor unit: what is owed and will be paid (or was paid).
     /// State follows the payout: owed (pending or scheduled), paid, nothing_due, cancelled, reversed.
     /// Traffic only: accrued is the exact accrual (carried is the residue of the last period brought
-    /// in), residue what of it is below the minor unit (carried into the next period once paid).
+    /// in), residue what of it is below the minor unit and still here (0 once carried into the next period's row).
     /// </summary>
     public sealed record Commission(
         Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
@@ -71,7 +71,8 @@ public static class CommissionsApi
             UNION ALL
             SELECT 'traffic', t.id, NULL, t.campaign_id, t.influencer_id, t.rule_kind, 0, t.computed_amount,
                    t.payable_amount, t.currency, t.capped_by_budget, CASE WHEN p.state IN ('pending', 'scheduled') THEN 'owed' ELSE p.state END,
-                   t.created_at, t.events, t.period_ends_at, t.accrued_amount, t.carried_amount, t.accrued_amount - t.payable_amount,
+                   t.created_at, t.events, t.period_ends_at, t.accrued_amount, t.carried_amount,
+                   CASE WHEN t.residue_carried THEN 0 ELSE t.accrued_amount - t.payable_amount END,
                    p.id, p.amount, p.state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
             FROM messaging.traffic_commissions t JOIN messaging.payouts p ON p.id = t.payout_id
             WHERE t.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'traffic')
