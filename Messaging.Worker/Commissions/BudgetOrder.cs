@@ -39,7 +39,8 @@ public static class BudgetOrder
     }
 
     /// <summary>After the earlier conversion took <paramref name="taken"/>: each later one draws again, in recorded order.</summary>
-    public static async Task RedrawAsync(IMessageContext context, NpgsqlTransaction transaction, Turn turn, Money taken)
+    public static async Task RedrawAsync(
+        IMessageContext context, NpgsqlTransaction transaction, Turn turn, Money taken, CommissionMetrics metrics, ILogger logger)
     {
         var connection = transaction.Connection!;
         var committed = turn.Committed + taken;
@@ -64,6 +65,9 @@ public static class BudgetOrder
                 WHERE id = @PayoutId;
                 UPDATE messaging.campaign_budgets SET committed_amount = committed_amount + @change, updated_at = @now WHERE campaign_id = @CampaignId;
                 """, new { later.Id, later.PayoutId, later.CampaignId, amount = amount.Amount, capped, reopen, now, due, change = change.Amount }, transaction);
+            metrics.Counted("redrawn", "conversion");
+            logger.LogInformation("Commission of conversion {ConversionId} re-drawn from {Before} to {After}: an earlier-recorded conversion drew first",
+                later.ConversionId, later.Amount, amount.Amount);
             if (reopen)
             {
                 await context.ScheduleAsync(new PayoutDue(later.PayoutId), new DateTimeOffset(due));

@@ -18,7 +18,9 @@ public static class ConversionRecordedHandler
 {
     private const string Consumer = "commission";
 
-    public static Task Handle(ConversionRecorded message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+    public static Task Handle(
+        ConversionRecorded message, IMessageContext context, NpgsqlDataSource dataSource, CommissionMetrics metrics, ILogger<CommissionMetrics> logger,
+        CancellationToken cancellationToken) =>
         context.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             if (message.Commission is not { } terms
@@ -75,11 +77,12 @@ public static class ConversionRecordedHandler
                 await connection.ExecuteAsync(
                     "UPDATE messaging.payouts SET state = 'scheduled', scheduled_at = @now WHERE id = @payoutId", new { payoutId, now }, transaction);
             }
+            metrics.Counted(state == "owed" ? capped ? "capped" : "owed" : "nothing_due", "conversion");
             await context.PublishAsync(new CommissionCalculated(message.WorkspaceId, commissionId, message.ConversionId, message.CampaignId,
                 message.InfluencerId, amount, capped, new DateTimeOffset(due)));
 
             // The later-recorded conversions that gave their share back draw again, after this one.
-            await BudgetOrder.RedrawAsync(context, transaction, order, amount);
+            await BudgetOrder.RedrawAsync(context, transaction, order, amount, metrics, logger);
         }, cancellationToken);
 
     private sealed record BudgetRow(decimal BudgetAmount, string Currency, decimal CommittedAmount);

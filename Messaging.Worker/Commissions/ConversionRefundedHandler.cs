@@ -15,7 +15,8 @@ public static class ConversionRefundedHandler
 {
     private const string Consumer = "commission-refund";
 
-    public static Task Handle(ConversionRefunded message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+    public static Task Handle(
+        ConversionRefunded message, IMessageContext context, NpgsqlDataSource dataSource, CommissionMetrics metrics, CancellationToken cancellationToken) =>
         context.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             if (!await transaction.TryClaimAsync(Extensions.Extensions.Schema, Consumer, $"{message.WorkspaceId}:{message.ConversionId}", cancellationToken))
@@ -48,6 +49,7 @@ public static class ConversionRefundedHandler
                 UPDATE messaging.payouts SET state = @state, reversed_at = @now WHERE commission_id = @Id;
                 UPDATE messaging.campaign_budgets SET committed_amount = greatest(0, committed_amount - @Amount), updated_at = @now WHERE campaign_id = @CampaignId;
                 """, new { commission.Id, commission.Amount, commission.CampaignId, now, state }, transaction);
+            metrics.Counted(state, "conversion");
             await context.PublishAsync(new CommissionReversed(message.WorkspaceId, commission.Id, message.ConversionId, commission.CampaignId,
                 commission.InfluencerId, new Money(commission.Amount, commission.Currency), wasPaid, new DateTimeOffset(now)));
         }, cancellationToken);

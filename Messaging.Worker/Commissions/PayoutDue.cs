@@ -15,14 +15,14 @@ public static class PayoutDueHandler
     /// and back (BudgetOrder) is scheduled again, and that second PayoutDue must not be refused
     /// because the first, a no-op then, was handled.
     /// </summary>
-    public static Task Handle(PayoutDue message, IMessageContext context, NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+    public static Task Handle(PayoutDue message, IMessageContext context, NpgsqlDataSource dataSource, CommissionMetrics metrics, CancellationToken cancellationToken) =>
         context.InOutboxTransactionAsync(dataSource, async transaction =>
         {
             var kind = await transaction.Connection!.ExecuteScalarAsync<string?>(
                 "SELECT kind FROM messaging.payouts WHERE id = @PayoutId", message, transaction);
             if (kind == "traffic")
             {
-                await TrafficPayout.PayAsync(transaction, message.PayoutId);
+                if (await TrafficPayout.PayAsync(transaction, message.PayoutId) is { } outcome) metrics.Counted(outcome, "traffic");
                 return;
             }
             // The campaign's budget row first, as every writer of commissions and payouts takes it: no deadlock with a re-draw or a refund.
@@ -32,11 +32,12 @@ public static class PayoutDueHandler
                 FOR UPDATE
                 """, message, transaction);
             // A cancelled or nothing_due payout stays so: the scheduled message is then a no-op. The commission follows its payout.
-            await transaction.Connection!.ExecuteAsync("""
+            var paid = await transaction.Connection!.ExecuteAsync("""
                 WITH paid AS (
                     UPDATE messaging.payouts SET state = 'paid', paid_at = now() WHERE id = @PayoutId AND state IN ('pending', 'scheduled') AND amount > 0
                     RETURNING commission_id)
                 UPDATE messaging.commissions SET state = 'paid' WHERE id IN (SELECT commission_id FROM paid)
                 """, message, transaction);
+            if (paid > 0) metrics.Counted("paid", "conversion");
         }, cancellationToken);
 }

@@ -13,14 +13,15 @@ namespace Funnels.Messaging.Commissions;
 /// </summary>
 public static class TrafficPayout
 {
-    public static async Task PayAsync(NpgsqlTransaction transaction, Guid payoutId)
+    /// <returns>paid or nothing_due; null when there was nothing to pay (already closed).</returns>
+    public static async Task<string?> PayAsync(NpgsqlTransaction transaction, Guid payoutId)
     {
         var connection = transaction.Connection!;
         var campaignId = await connection.ExecuteScalarAsync<Guid?>(
             "SELECT campaign_id FROM messaging.traffic_commissions WHERE payout_id = @payoutId", new { payoutId }, transaction);
         if (campaignId is null)
         {
-            return;
+            return null;
         }
         // The budget row first, as accruals take it: an accrual racing this payout either lands before (and is paid) or after (a new row).
         await connection.ExecuteAsync("SELECT 1 FROM messaging.campaign_budgets WHERE campaign_id = @campaignId FOR UPDATE", new { campaignId }, transaction);
@@ -31,13 +32,14 @@ public static class TrafficPayout
             """, new { payoutId }, transaction);
         if (accrual is null)
         {
-            return;
+            return null;
         }
         await connection.ExecuteAsync("""
             UPDATE messaging.payouts SET state = CASE WHEN @Paid > 0 THEN 'paid' ELSE 'nothing_due' END, paid_at = CASE WHEN @Paid > 0 THEN now() END,
                 amount = @Paid
             WHERE id = @payoutId AND state IN ('pending', 'scheduled')
             """, new { accrual.Paid, payoutId }, transaction);
+        return accrual.Paid > 0 ? "paid" : "nothing_due";
     }
 
     private sealed record Accrual(Guid Id, decimal Paid);
