@@ -113,6 +113,30 @@ public sealed class MoneyRuleTests(Hosts hosts)
         await CommissionOwedAsync(tracked, campaign, 0.03m);
     }
 
+    [Fact]
+    public async Task A_traffic_payout_of_less_than_a_minor_unit_is_closed_as_nothing_due_and_shows_its_residue()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        var endsAt = DateTimeOffset.UtcNow.AddSeconds(1);
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, currency: "USD", refundWindowSeconds: 0,
+            rule: new { kind = "per_mille_impressions", amount = 2.5m }, endsAt: endsAt);
+        var (clock, tracking, attribution) = ClockedTracking(tracked);
+        await using var _ = tracking;
+        using var __ = attribution;
+        clock.Set(endsAt.AddMinutes(-1));
+
+        // One impression earns 0.0025 USD: no whole cent to pay. The payout falls due after the end and closes as nothing_due.
+        await ImpressionsAsync(attribution, campaign, influencers[0], "tiny", 1);
+        var closed = Assert.Single(await CommissionsAsync(tracked, campaign, "traffic", items => items.Count == 1
+            && items[0].GetProperty("payout").GetProperty("state").GetString() == "nothing_due"));
+        Assert.Equal("nothing_due", closed.GetProperty("state").GetString());
+        Assert.Equal(0m, Amount(closed, "amount"));
+        Assert.Equal(0m, Amount(closed.GetProperty("payout"), "amount"));
+        Assert.Equal(0.0025m, Amount(closed, "residue"));
+        Assert.Equal(JsonValueKind.Null, closed.GetProperty("payout").GetProperty("paid_at").ValueKind);
+        Assert.Equal(0m, await CommittedAsync(campaign));
+    }
+
     /// <summary>All <paramref name="events"/> accrued and every row's payout closed (paid, or nothing_due when it earned less than a cent).</summary>
     private static bool Closed(List<JsonElement> items, long events) =>
         items.Sum(c => c.GetProperty("events").GetInt64()) == events
