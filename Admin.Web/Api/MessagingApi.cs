@@ -43,7 +43,7 @@ public sealed record WebhookDelivery(Guid Id, string EventType, string EventKey,
 
 public static class PayoutStates
 {
-    public static readonly string[] All = ["pending", "scheduled", "paid", "reversed"];
+    public static readonly string[] All = ["pending", "scheduled", "paid", "nothing_due", "cancelled", "reversed"];
 }
 
 public sealed record Payout(Guid Id, Guid CommissionId, Money Amount, string State, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt,

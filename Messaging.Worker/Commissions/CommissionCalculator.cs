@@ -27,14 +27,19 @@ public static class CommissionCalculator
         };
     }
 
-    /// <summary>Never beyond the remaining budget, never below zero.</summary>
+    /// <summary>
+    /// Never beyond the remaining budget, never below zero. Both sides are in minor units: the
+    /// computed amount is rounded by the money rule (Money.Rounded), the budget rounded down and
+    /// committed holds only minor-unit amounts, so what is committed never exceeds the budget.
+    /// </summary>
     public static (Money Amount, bool Capped) Cap(Money computed, Money budget, Money committed)
     {
-        var remaining = budget - committed;
+        var remaining = budget.RoundedDown() - committed;
         if (remaining < Money.Zero(budget.Currency))
         {
             remaining = Money.Zero(budget.Currency);
         }
-        return computed > remaining ? (remaining, true) : (computed, false);
+        var owed = computed.Rounded();
+        return owed > remaining ? (remaining, true) : (owed, false);
     }
 }

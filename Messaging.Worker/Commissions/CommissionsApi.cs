@@ -16,7 +16,7 @@ public static class CommissionsApi
     {
         var api = app.MapGroup("/api/messaging").WithTags("Commissions").RequireAuthorization(AuthenticationExtensions.AdminPolicy);
         api.MapGet("/commissions", Commissions).WithName("ListCommissions").WithSummary("Commissions (of conversions and of traffic) with their payout, by campaign, conversion or kind, paged");
-        api.MapGet("/payouts", Payouts).WithName("ListPayouts").WithSummary("Payouts by state (pending, scheduled, paid, reversed), paged");
+        api.MapGet("/payouts", Payouts).WithName("ListPayouts").WithSummary("Payouts by state (pending, scheduled, paid, nothing_due, cancelled, reversed), paged");
     }
 
     /// <summary>campaign_id and influencer_id: of the payout's commission (conversion or traffic); set in the payouts list.</summary>
@@ -27,10 +27,15 @@ public static class CommissionsApi
     /// A conversion's commission (kind "conversion"), or a traffic commission (kind "traffic"): the
     /// clicks or impressions (events) of one campaign, influencer and rule kind accrued in the payout
     /// period ending at period_ends_at; it has no conversion (conversion_id null, conversion_value 0).
+    /// Amount is always in the currency's minor unit: what is owed and will be paid (or was paid).
+    /// State follows the payout: owed (pending or scheduled), paid, nothing_due, cancelled, reversed.
+    /// Traffic only: accrued is the exact accrual (carried is the residue of the last period brought
+    /// in), residue what of it is below the minor unit and still here (0 once carried into the next period's row).
     /// </summary>
     public sealed record Commission(
         Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, Money ConversionValue, Money Computed, Money Amount,
-        bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout, string Kind, long? Events, DateTime? PeriodEndsAt);
+        bool CappedByBudget, string State, DateTime CreatedAt, Payout Payout, string Kind, long? Events, DateTime? PeriodEndsAt,
+        Money? Accrued = null, Money? Carried = null, Money? Residue = null);
 
     public static async Task<Results<Ok<PagedList<Commission>>, ValidationProblem>> Commissions(
         ClaimsPrincipal user, NpgsqlDataSource db, [FromQuery(Name = "campaign_id")] string? campaign, [FromQuery(Name = "conversion_id")] string? conversionId,
@@ -60,13 +65,16 @@ public static class CommissionsApi
         const string both = """
             SELECT 'conversion' AS kind, c.id, c.conversion_id, c.campaign_id, c.influencer_id, c.rule_kind, c.conversion_value, c.computed_amount,
                    c.amount, c.currency, c.capped_by_budget, c.state, c.created_at, NULL::bigint AS events, NULL::timestamptz AS period_ends_at,
+                   NULL::numeric AS accrued_amount, NULL::numeric AS carried_amount, NULL::numeric AS residue_amount,
                    p.id AS payout_id, p.amount AS payout_amount, p.state AS payout_state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
             FROM messaging.commissions c JOIN messaging.payouts p ON p.commission_id = c.id
             WHERE c.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'conversion')
               AND (@campaignId::uuid IS NULL OR c.campaign_id = @campaignId) AND (@conversionId::text IS NULL OR c.conversion_id = @conversionId)
             UNION ALL
             SELECT 'traffic', t.id, NULL, t.campaign_id, t.influencer_id, t.rule_kind, 0, t.computed_amount,
-                   t.accrued_amount, t.currency, t.capped_by_budget, 'owed', t.created_at, t.events, t.period_ends_at,
+                   t.payable_amount, t.currency, t.capped_by_budget, CASE WHEN p.state IN ('pending', 'scheduled') THEN 'owed' ELSE p.state END,
+                   t.created_at, t.events, t.period_ends_at, t.accrued_amount, t.carried_amount,
+                   CASE WHEN t.residue_carried THEN 0 ELSE t.accrued_amount - t.payable_amount END,
                    p.id, p.amount, p.state, p.due_at, p.scheduled_at, p.paid_at, p.reversed_at
             FROM messaging.traffic_commissions t JOIN messaging.payouts p ON p.id = t.payout_id
             WHERE t.workspace_id = @workspace AND (@kind::text IS NULL OR @kind = 'traffic')
@@ -80,9 +88,9 @@ public static class CommissionsApi
     public static async Task<Results<Ok<PagedList<Payout>>, ValidationProblem>> Payouts(
         ClaimsPrincipal user, NpgsqlDataSource db, string? state, int? page, [FromQuery(Name = "page_size")] int? pageSize, CancellationToken ct)
     {
-        if (state is not (null or "pending" or "scheduled" or "paid" or "reversed"))
+        if (state is not (null or "pending" or "scheduled" or "paid" or "nothing_due" or "cancelled" or "reversed"))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["state"] = ["must be pending, scheduled, paid or reversed"] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["state"] = ["must be pending, scheduled, paid, nothing_due, cancelled or reversed"] });
         }
         var paging = Paging.From(page, pageSize);
         var filter = new { workspace = user.WorkspaceIdOf(), state, paging.Limit, paging.Offset };
@@ -108,11 +116,15 @@ public static class CommissionsApi
 
     private sealed record CommissionRow(
         string Kind, Guid Id, string? ConversionId, Guid CampaignId, Guid InfluencerId, string? RuleKind, decimal ConversionValue, decimal ComputedAmount,
-        decimal Amount, string Currency, bool CappedByBudget, string State, DateTime CreatedAt, long? Events, DateTime? PeriodEndsAt, Guid PayoutId,
+        decimal Amount, string Currency, bool CappedByBudget, string State, DateTime CreatedAt, long? Events, DateTime? PeriodEndsAt,
+        decimal? AccruedAmount, decimal? CarriedAmount, decimal? ResidueAmount, Guid PayoutId,
         decimal PayoutAmount, string PayoutState, DateTime DueAt, DateTime? ScheduledAt, DateTime? PaidAt, DateTime? ReversedAt)
     {
         public Commission ToCommission() => new(Id, ConversionId, CampaignId, InfluencerId, RuleKind, new Money(ConversionValue, Currency),
             new Money(ComputedAmount, Currency), new Money(Amount, Currency), CappedByBudget, State, CreatedAt,
-            new Payout(PayoutId, Id, new Money(PayoutAmount, Currency), PayoutState, DueAt, ScheduledAt, PaidAt, ReversedAt), Kind, Events, PeriodEndsAt);
+            new Payout(PayoutId, Id, new Money(PayoutAmount, Currency), PayoutState, DueAt, ScheduledAt, PaidAt, ReversedAt), Kind, Events, PeriodEndsAt,
+            Of(AccruedAmount), Of(CarriedAmount), Of(ResidueAmount));
+
+        private Money? Of(decimal? amount) => amount is { } a ? new Money(a, Currency) : null;
     }
 }

@@ -6,9 +6,10 @@ using Wolverine;
 namespace Funnels.Messaging.Commissions;
 
 /// <summary>
-/// At start, schedules traffic payouts that earn something but were never scheduled: those that
-/// migration 0102 gave to traffic accrued before payouts existed. (Accruals schedule their payout
-/// in their own transaction, so nothing else is left pending.) Two workers starting at once
+/// At start, schedules traffic payouts that were never scheduled: those that migration 0102 gave to
+/// traffic accrued before payouts existed, and those opened before 0103 that had earned nothing
+/// yet (a payout of nothing is closed as nothing_due when it fires). Accruals now schedule their
+/// payout when they open it, so nothing else is left pending. Two workers starting at once
 /// update disjoint rows: the UPDATE locks what it claims.
 /// </summary>
 public sealed class TrafficPayoutSweep(IServiceScopeFactory scopes, NpgsqlDataSource dataSource) : IHostedService
@@ -21,7 +22,7 @@ public sealed class TrafficPayoutSweep(IServiceScopeFactory scopes, NpgsqlDataSo
         {
             var due = await transaction.Connection!.QueryAsync<(Guid Id, DateTime DueAt)>("""
                 UPDATE messaging.payouts SET state = 'scheduled', scheduled_at = now()
-                WHERE kind = 'traffic' AND state = 'pending' AND amount > 0
+                WHERE kind = 'traffic' AND state = 'pending'
                 RETURNING id, due_at
                 """, transaction: transaction);
             foreach (var (id, dueAt) in due)

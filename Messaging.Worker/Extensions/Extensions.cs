@@ -34,6 +34,7 @@ internal static class Extensions
         builder.Services.AddSingleton<WhatsAppCloudClient>();
         builder.Services.AddSingleton<FlowWebhookCaller>();
         builder.Services.AddSingleton<FlowMetrics>();
+        builder.Services.AddSingleton<CommissionMetrics>();
         builder.Services.AddSingleton<WorkerInstance>();
         builder.Services.AddSingleton<FlowEngine>();
         builder.Services.AddSingleton<RunStarter>();

@@ -127,6 +127,8 @@ public static class AttributionApi
         HttpContext http, [FromServices] NpgsqlDataSource dataSource, [FromServices] IMessageContext messages, [FromServices] TimeProvider clock,
         [FromServices] AttributionMetrics metrics, [FromServices] ILogger<AttributionOutcome> logger, CancellationToken cancellationToken)
     {
+        // Tracking.Api's clock when it records the conversion: the order conversions draw on the budget in.
+        var recordedAt = clock.GetUtcNow();
         var (root, _, problem) = await JsonBody.ReadAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (problem is not null) return metrics.Refused("conversion", problem);
         var errors = new Dictionary<string, string[]>();
@@ -210,7 +212,7 @@ public static class AttributionApi
             if (recordId is { } created)
             {
                 await messages.PublishAsync(new ConversionRecorded(campaign.WorkspaceId, id!, campaignId.Value, influencerId, conversionType!, money,
-                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at)));
+                    new Money(campaign.BudgetAmount, campaign.Currency), TimeSpan.FromSeconds(campaign.RefundWindowSeconds), terms, new DateTimeOffset(at), RecordedAt: recordedAt));
                 if (afterEnd)
                 {
                     logger.LogInformation("Conversion {ConversionId} of campaign {CampaignId} recorded after the campaign's end: no commission", id, campaignId);

@@ -5,7 +5,7 @@ using Funnels.Tests.Infrastructure;
 
 namespace Funnels.Tests.Tracking;
 
-/// <summary>Messaging.Worker's commissions for Tracking.Api's conversions: capped by budget, reversed by refunds, paid after the refund window.</summary>
+/// <summary>Messaging.Worker's commissions for Tracking.Api's conversions: capped by budget, cancelled or reversed by refunds, paid after the refund window.</summary>
 [Collection(ServicesCollection.Name)]
 public sealed class CommissionTests(Hosts hosts)
 {
@@ -40,7 +40,7 @@ public sealed class CommissionTests(Hosts hosts)
     }
 
     [Fact]
-    public async Task A_refund_reverses_the_commission_and_releases_its_budget()
+    public async Task A_refund_before_payment_cancels_the_commission_and_releases_its_budget()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, rule: new { kind = "per_conversion_fixed", amount = 25000m });
@@ -52,12 +52,13 @@ public sealed class CommissionTests(Hosts hosts)
 
         Assert.Equal(HttpStatusCode.OK, (await tracked.Admin.PostAsync("/api/tracking/conversions/refunded/refund", null, Cancel)).StatusCode);
 
-        var reversed = await Eventually.Until(async () =>
+        // Not paid yet: cancelled (reversed is for a claw-back after payment).
+        var cancelled = await Eventually.Until(async () =>
         {
             var c = (await CommissionsAsync(tracked, campaign, 1))[0];
-            return c.GetProperty("state").GetString() == "reversed" ? (JsonElement?)c : null;
-        }, TimeSpan.FromSeconds(30), "the commission to be reversed");
-        Assert.Equal("reversed", reversed!.Value.GetProperty("payout").GetProperty("state").GetString());
+            return c.GetProperty("state").GetString() == "cancelled" ? (JsonElement?)c : null;
+        }, TimeSpan.FromSeconds(30), "the commission to be cancelled");
+        Assert.Equal("cancelled", cancelled!.Value.GetProperty("payout").GetProperty("state").GetString());
         Assert.Equal(0m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
     }
 
