@@ -32,7 +32,7 @@ public static class CampaignBudgetApi
         if (!CampaignKeys.IsReference(id)) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = [CampaignKeys.ReferenceRule] });
         var workspace = user.WorkspaceIdOf();
         await using var connection = await db.OpenConnectionAsync(ct);
-        if (await CampaignKeys.ResolveAsync(connection, workspace, id) is not { } campaign) return TypedResults.NotFound();
+        if (await CampaignKeys.FindInAsync(connection, workspace, id) is not { } campaign) return TypedResults.NotFound();
         var row = await connection.QuerySingleOrDefaultAsync<BudgetRow>("""
             SELECT b.budget_amount, b.currency, b.committed_amount,
                    (SELECT coalesce(sum(p.amount), 0) FROM messaging.payouts p

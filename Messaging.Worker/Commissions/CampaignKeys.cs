@@ -20,6 +20,15 @@ public static class CampaignKeys
 
     public static bool IsReference(string reference) => ExternalKeyFormat.IsReference(reference);
 
+    /// <summary>
+    /// The campaign's UUID when the workspace has that campaign (by UUID or key), else null: for reads
+    /// answering about one campaign, where another workspace's campaign must be 404, not an empty answer.
+    /// </summary>
+    public static Task<Guid?> FindInAsync(NpgsqlConnection connection, Guid workspace, string reference) =>
+        connection.QuerySingleOrDefaultAsync<Guid?>(
+            "SELECT id FROM tracking.campaigns WHERE workspace_id = @workspace AND (id = @id OR external_key = @reference)",
+            new { workspace, id = Guid.TryParse(reference, out var id) ? id : (Guid?)null, reference });
+
     /// <summary>The campaign's UUID: a UUID as given, a key only within <paramref name="workspace"/> (null when no campaign there has it).</summary>
     public static async Task<Guid?> ResolveAsync(NpgsqlConnection connection, Guid workspace, string reference) =>
         Guid.TryParse(reference, out var id) ? id : await connection.QuerySingleOrDefaultAsync<Guid?>(

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Funnels.Contracts.Serialization;
 
 namespace Funnels.Contracts;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Funnels.Contracts;
+namespace Funnels.Contracts.Serialization;
 
 /// <summary>
 /// The one JSON rule for Money: {"amount": 19845.67, "currency": "COP"}, the amount written with
