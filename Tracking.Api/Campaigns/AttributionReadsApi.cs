@@ -80,34 +80,29 @@ public static class AttributionReadsApi
         return row is null ? NotFound("conversion", id) : TypedResults.Ok(row.ToConversion());
     }
 
-    private static async Task<IResult> ImpressionsAsync(
-        HttpContext http, ClaimsPrincipal user, IAuthorizationService authorization, NpgsqlDataSource db, Of of, string reference, Paging paging, CancellationToken ct)
-    {
-        await using var connection = await db.OpenConnectionAsync(ct);
-        var (owner, problem) = await OwnerAsync(http, user, authorization, connection, of, reference);
-        if (problem is not null) return problem;
-        var column = of == Of.Campaign ? "campaign_id" : "influencer_id";
-        var rows = await connection.QueryAsync<Impression>(
-            $"{ImpressionSelect} WHERE i.workspace_id = @workspace AND i.{column} = @id ORDER BY i.occurred_at DESC, i.id LIMIT @Limit OFFSET @Offset",
-            new { workspace = owner.Workspace, id = owner.Id, paging.Limit, paging.Offset });
-        var total = await connection.ExecuteScalarAsync<long>(
-            $"SELECT count(*) FROM tracking.impressions WHERE workspace_id = @workspace AND {column} = @id", new { workspace = owner.Workspace, id = owner.Id });
-        return TypedResults.Ok(paging.Of(rows.ToList(), total));
-    }
+    private static Task<IResult> ImpressionsAsync(
+        HttpContext http, ClaimsPrincipal user, IAuthorizationService authorization, NpgsqlDataSource db, Of of, string reference, Paging paging, CancellationToken ct) =>
+        ListAsync<Impression, Impression>(http, user, authorization, db, of, reference, paging, ImpressionSelect, "i", "tracking.impressions", r => r, ct);
 
-    private static async Task<IResult> ConversionsAsync(
-        HttpContext http, ClaimsPrincipal user, IAuthorizationService authorization, NpgsqlDataSource db, Of of, string reference, Paging paging, CancellationToken ct)
+    private static Task<IResult> ConversionsAsync(
+        HttpContext http, ClaimsPrincipal user, IAuthorizationService authorization, NpgsqlDataSource db, Of of, string reference, Paging paging, CancellationToken ct) =>
+        ListAsync<ConversionRow, Conversion>(http, user, authorization, db, of, reference, paging, ConversionSelect, "v", "tracking.conversions", r => r.ToConversion(), ct);
+
+    /// <summary>A campaign's or influencer's records (select aliased <paramref name="alias"/> over <paramref name="table"/>), newest first, paged.</summary>
+    private static async Task<IResult> ListAsync<TRow, T>(
+        HttpContext http, ClaimsPrincipal user, IAuthorizationService authorization, NpgsqlDataSource db, Of of, string reference, Paging paging,
+        string select, string alias, string table, Func<TRow, T> map, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         var (owner, problem) = await OwnerAsync(http, user, authorization, connection, of, reference);
         if (problem is not null) return problem;
         var column = of == Of.Campaign ? "campaign_id" : "influencer_id";
-        var rows = await connection.QueryAsync<ConversionRow>(
-            $"{ConversionSelect} WHERE v.workspace_id = @workspace AND v.{column} = @id ORDER BY v.occurred_at DESC, v.id LIMIT @Limit OFFSET @Offset",
+        var rows = await connection.QueryAsync<TRow>(
+            $"{select} WHERE {alias}.workspace_id = @workspace AND {alias}.{column} = @id ORDER BY {alias}.occurred_at DESC, {alias}.id LIMIT @Limit OFFSET @Offset",
             new { workspace = owner.Workspace, id = owner.Id, paging.Limit, paging.Offset });
         var total = await connection.ExecuteScalarAsync<long>(
-            $"SELECT count(*) FROM tracking.conversions WHERE workspace_id = @workspace AND {column} = @id", new { workspace = owner.Workspace, id = owner.Id });
-        return TypedResults.Ok(paging.Of(rows.Select(r => r.ToConversion()).ToList(), total));
+            $"SELECT count(*) FROM {table} WHERE workspace_id = @workspace AND {column} = @id", new { workspace = owner.Workspace, id = owner.Id });
+        return TypedResults.Ok(paging.Of(rows.Select(map).ToList(), total));
     }
 
     private sealed record Owner(Guid Workspace, Guid Id);
