@@ -13,7 +13,8 @@ namespace Funnels.Messaging.Commissions;
 /// first, and they draw again in recorded order (<see cref="RedrawAsync"/>). Bounded: only a
 /// commission whose payout is not yet made is re-drawn (a paid one keeps what it was paid); each
 /// change is reported to the statistics as a CommissionCalculated of the difference under its own
-/// id. Traffic is not re-drawn: it accrues as it comes.
+/// id. A refund that releases budget lets the capped, unpaid conversions draw again the same way
+/// (<see cref="ReleasedAsync"/>). Traffic is not re-drawn: it accrues as it comes.
 /// </summary>
 public static class BudgetOrder
 {
@@ -25,20 +26,34 @@ public static class BudgetOrder
 
     public static async Task<Turn> YieldAsync(NpgsqlTransaction transaction, Guid campaignId, DateTime recordedAt, string conversionId, Money budget, Money committed)
     {
-        var later = (await transaction.Connection!.QueryAsync<Later>("""
+        var later = await UnpaidAsync(transaction, campaignId, "(c.recorded_at, c.conversion_id) > (@recordedAt, @conversionId)", new { campaignId, recordedAt, conversionId });
+        return new Turn(budget, committed - Sum(later, budget.Currency), later);
+    }
+
+    /// <summary>
+    /// After a refund released budget: the conversions the cap held back (not yet paid) draw
+    /// again, in recorded order, as if the refunded one had never taken its share.
+    /// </summary>
+    public static async Task<Turn> ReleasedAsync(NpgsqlTransaction transaction, Guid campaignId, Money budget, Money committed)
+    {
+        var capped = await UnpaidAsync(transaction, campaignId, "c.capped_by_budget", new { campaignId });
+        return new Turn(budget, committed - Sum(capped, budget.Currency), capped);
+    }
+
+    private static async Task<IReadOnlyList<Later>> UnpaidAsync(NpgsqlTransaction transaction, Guid campaignId, string which, object parameters) =>
+        (await transaction.Connection!.QueryAsync<Later>($"""
             SELECT c.id, c.conversion_id, c.campaign_id, c.influencer_id, c.workspace_id, c.computed_amount, c.amount,
                    p.id AS payout_id, p.state AS payout_state, p.due_at
             FROM messaging.commissions c JOIN messaging.payouts p ON p.commission_id = c.id
-            WHERE c.campaign_id = @campaignId AND c.state IN ('owed', 'nothing_due') AND p.state IN ('pending', 'scheduled', 'nothing_due')
-              AND (c.recorded_at, c.conversion_id) > (@recordedAt, @conversionId)
+            WHERE c.campaign_id = @campaignId AND c.state IN ('owed', 'nothing_due') AND p.state IN ('pending', 'scheduled', 'nothing_due') AND {which}
             ORDER BY c.recorded_at, c.conversion_id
             FOR UPDATE OF c, p
-            """, new { campaignId, recordedAt, conversionId }, transaction)).ToList();
-        var given = later.Aggregate(Money.Zero(budget.Currency), (sum, l) => sum + new Money(l.Amount, budget.Currency));
-        return new Turn(budget, committed - given, later);
-    }
+            """, parameters, transaction)).ToList();
 
-    /// <summary>After the earlier conversion took <paramref name="taken"/>: each later one draws again, in recorded order.</summary>
+    private static Money Sum(IEnumerable<Later> commissions, string currency) =>
+        commissions.Aggregate(Money.Zero(currency), (sum, l) => sum + new Money(l.Amount, currency));
+
+    /// <summary>After the earlier conversion took <paramref name="taken"/> (nothing, after a refund): each one of the turn draws again, in recorded order.</summary>
     public static async Task RedrawAsync(
         IMessageContext context, NpgsqlTransaction transaction, Turn turn, Money taken, CommissionMetrics metrics, ILogger logger)
     {
@@ -66,7 +81,7 @@ public static class BudgetOrder
                 UPDATE messaging.campaign_budgets SET committed_amount = committed_amount + @change, updated_at = @now WHERE campaign_id = @CampaignId;
                 """, new { later.Id, later.PayoutId, later.CampaignId, amount = amount.Amount, capped, reopen, now, due, change = change.Amount }, transaction);
             metrics.Counted("redrawn", "conversion");
-            logger.LogInformation("Commission of conversion {ConversionId} re-drawn from {Before} to {After}: an earlier-recorded conversion drew first",
+            logger.LogInformation("Commission of conversion {ConversionId} re-drawn from {Before} to {After} in recorded order",
                 later.ConversionId, later.Amount, amount.Amount);
             if (reopen)
             {

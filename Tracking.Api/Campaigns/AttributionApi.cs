@@ -144,7 +144,7 @@ public static class AttributionApi
         var value = f.Decimal("value", required: true);
         if (value < 0) f.Fail("value", "must not be negative");
         var currency = f.Currency("currency", required: true);
-        var at = f.Timestamp("timestamp") ?? DateTime.UtcNow;
+        var at = f.Timestamp("timestamp") ?? recordedAt.UtcDateTime;
         if ((campaignRef is null) != (influencerRef is null) && errors.Count == 0)
         {
             f.Fail(campaignRef is null ? "campaign_id" : "influencer_id", "campaign_id and influencer_id are given together, or both left out to attribute from the visitor's session");

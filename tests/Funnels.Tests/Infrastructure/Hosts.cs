@@ -69,6 +69,18 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
         Worker.StartServer();
     }
 
+    /// <summary>
+    /// Stops the in-process worker (gracefully), runs <paramref name="whileDown"/> (what it sends
+    /// waits in RabbitMQ and PostgreSQL), and starts a fresh worker on the same servers.
+    /// </summary>
+    public async Task RestartWorkerAsync(Func<Task> whileDown)
+    {
+        await StopWorkerAsync(Worker);
+        await whileDown();
+        Worker = NewWorker();
+        Worker.StartServer();
+    }
+
     /// <summary>Stops a worker host; its connection pool closes with it (ServiceDefaults' DataSourceLifetime).</summary>
     public static ValueTask StopWorkerAsync(ServiceHost<messaging::Program> worker) => worker.DisposeAsync();
 
