@@ -48,6 +48,7 @@ public sealed class WorkerKillTests(Hosts hosts)
                 Assert.True(inFlight.Texts.Count >= 1 && inFlight.Deliveries.Count >= 1, $"nothing was in hand at the kill: {inFlight}");
                 Assert.True(await hosts.Servers.CountAsync(UnhandledOfKind, new { type = "SendWhatsAppMessage" }) >= 1, "no Graph send waiting in the worker's inbox");
                 Assert.True(await hosts.Servers.CountAsync(UnhandledOfKind, new { type = "DeliverWebhook" }) >= 1, "no webhook delivery waiting in the worker's inbox");
+                TestContext.Current.TestOutputHelper?.WriteLine($"killed with {graph.Held} Graph sends and {crm.Held} webhook calls held; {inFlight}");
                 graph.Open();
                 crm.Open();
 
