@@ -77,6 +77,8 @@ public sealed class FakeGraphApi : IAsyncDisposable
             var status = _answers.TryGetValue(phoneNumberId, out var queue) && queue.TryDequeue(out var next) ? next : 200;
             var wamid = status == 200 ? "wamid.fake-" + Guid.NewGuid().ToString("N") : null;
             _requests.Enqueue(new Request(phoneNumberId, body.RootElement.Clone(), request.Headers.Authorization.ToString(), status, wamid));
+            // Recorded (Meta took it) before any hold: a caller killed while held has sent the message.
+            await Gate.PassAsync(request.HttpContext.RequestAborted);
             if (status == 200)
             {
                 var to = body.RootElement.GetProperty("to").GetString();
@@ -87,6 +89,9 @@ public sealed class FakeGraphApi : IAsyncDisposable
     }
 
     public string BaseUrl => _app.Urls.First();
+
+    /// <summary>Holds sends (the normal, unscripted answers) once recorded, until opened: see <see cref="RequestGate"/>.</summary>
+    public RequestGate Gate { get; } = new();
 
     /// <summary>The next answers for sends from this phone-number id (then 200).</summary>
     public void Answer(string phoneNumberId, params int[] statuses)

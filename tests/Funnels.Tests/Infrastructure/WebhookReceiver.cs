@@ -31,11 +31,16 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var body = await new StreamReader(request.Body).ReadToEndAsync();
             var status = _answers.TryDequeue(out var next) ? next : 200;
             Requests.Enqueue(new Received(body, request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), status));
+            // Recorded (the CRM took it) before any hold: a caller killed while held has delivered it.
+            await Gate.PassAsync(request.HttpContext.RequestAborted);
             return Results.StatusCode(status);
         });
     }
 
     public string Url => _app.Urls.First() + "/hook";
+
+    /// <summary>Holds requests once recorded, until opened: see <see cref="RequestGate"/>.</summary>
+    public RequestGate Gate { get; } = new();
 
     public static async Task<WebhookReceiver> StartAsync(params int[] answers)
     {
