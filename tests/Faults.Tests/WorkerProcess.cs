@@ -83,6 +83,14 @@ public sealed class WorkerProcess : IAsyncDisposable
         Assert.DoesNotContain(killed, ChildProcessIds(await PidAsync()));
     }
 
+    /// <summary>The running worker's own process id (the child of the `dotnet run` Aspire reports): the one its runs record in executed_by.</summary>
+    public async Task<int> ProcessIdAsync()
+    {
+        var launcher = await PidAsync();
+        return ChildProcessIds(launcher).Append(launcher)
+            .First(id => File.ReadAllText($"/proc/{id}/cmdline").Contains("Messaging.Worker", StringComparison.Ordinal));
+    }
+
     private async Task<int> PidAsync()
     {
         using var cancel = new CancellationTokenSource(Bound);

@@ -70,15 +70,24 @@ public sealed class Hosts(Servers servers) : IAsyncLifetime
     }
 
     /// <summary>
-    /// Stops the in-process worker (gracefully), runs <paramref name="whileDown"/> (what it sends
-    /// waits in RabbitMQ and PostgreSQL), and starts a fresh worker on the same servers.
+    /// Stops the in-process worker (gracefully), runs <paramref name="whileDown"/> with no worker
+    /// running (a test's proof that nothing fired, its wait past a due time), and starts a fresh one,
+    /// also when <paramref name="whileDown"/> failed. Returns the database's clock just before the
+    /// fresh worker started: what it did carries later timestamps.
     /// </summary>
-    public async Task RestartWorkerAsync(Func<Task> whileDown)
+    public async Task<DateTime> RestartWorkerAsync(Func<Task> whileDown)
     {
         await StopWorkerAsync(Worker);
-        await whileDown();
-        Worker = NewWorker();
-        Worker.StartServer();
+        try
+        {
+            await whileDown();
+            return await Servers.ScalarAsync<DateTime>("SELECT clock_timestamp()");
+        }
+        finally
+        {
+            Worker = NewWorker();
+            Worker.StartServer();
+        }
     }
 
     /// <summary>Stops a worker host; its connection pool closes with it (ServiceDefaults' DataSourceLifetime).</summary>

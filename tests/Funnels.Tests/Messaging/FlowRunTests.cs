@@ -56,13 +56,14 @@ public sealed class FlowRunTests(Hosts hosts)
     }
 
     [Fact]
-    public async Task A_three_step_flow_with_a_two_second_delay_completes_across_a_worker_restart()
+    public async Task A_three_step_flow_with_a_delay_completes_after_a_worker_restart_that_outlasts_the_delay()
     {
         var kit = await WhatsAppKit.CreateAsync(hosts);
+        // Longer than a graceful stop takes on a busy machine: the delay is still pending when the worker is gone.
         var flow = await kit.FlowAsync("delay me", """
             {"start": "first", "nodes": {
               "first": {"type": "send_text", "text": "one", "next": "pause"},
-              "pause": {"type": "delay", "seconds": 2, "next": "last"},
+              "pause": {"type": "delay", "seconds": 15, "next": "last"},
               "last": {"type": "send_text", "text": "two"}}}
             """);
         var waId = WhatsAppKit.NewWaId();
@@ -70,18 +71,33 @@ public sealed class FlowRunTests(Hosts hosts)
 
         var run = await kit.RunAsync(flow, waId, "waiting");
         await kit.SentAsync(waId, 1);
-        await hosts.RestartWorkerAsync();
+        await hosts.Servers.SendsOfRunHandledAsync(run);
+        var due = await hosts.Servers.ScalarAsync<DateTime>("SELECT wait_until FROM messaging.flow_runs WHERE id = @run", new { run });
+
+        // Down past the delay's end: the wake-up waits in PostgreSQL, not in the stopped process.
+        var startedAt = await hosts.RestartWorkerAsync(async () =>
+        {
+            Assert.Equal("waiting", await RunStatusAsync(run)); // still waiting when the worker stopped, else nothing is proven
+            await hosts.Servers.PastAsync(due, "the delay's end, with no worker running");
+            Assert.Equal("waiting", await RunStatusAsync(run));
+            Assert.Single(kit.SentTo(waId));
+        });
 
         await kit.RunAsync(flow, waId, "completed");
         var sent = await kit.SentAsync(waId, 2);
         Assert.Equal(["one", "two"], sent.Select(r => r.Text));
         Assert.Equal(3, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.flow_run_steps WHERE run_id = @run", new { run }));
+        // The step after the delay ran on the fresh worker.
+        Assert.True(await hosts.Servers.ScalarAsync<bool>(
+            "SELECT executed_at > @startedAt FROM messaging.flow_run_steps WHERE run_id = @run AND node_id = 'last'", new { run, startedAt }));
         // The wake-up and both sends consumed (none waiting to fire again): two sends is the final count.
         await hosts.Servers.HandledAsync("messaging", "ResumeRun", run);
         await hosts.Servers.SendsOfRunHandledAsync(run);
         Assert.Equal(2, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.outbound_messages WHERE run_id = @run", new { run }));
         Assert.Equal(2, kit.SentTo(waId).Count);
     }
+
+    private Task<string?> RunStatusAsync(Guid run) => hosts.Servers.ScalarAsync<string>("SELECT status FROM messaging.flow_runs WHERE id = @run", new { run });
 
     private const string AskFlow = """
         {"start": "ask", "nodes": {

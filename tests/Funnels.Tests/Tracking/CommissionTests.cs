@@ -66,7 +66,8 @@ public sealed class CommissionTests(Hosts hosts)
     public async Task A_payout_scheduled_for_the_end_of_the_refund_window_is_paid_after_a_worker_restart()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
-        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 10,
+        // The window outlasts scheduling the payout and a graceful stop of the worker on a busy machine.
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 20,
             rule: new { kind = "per_conversion_fixed", amount = 5000m });
         await tracked.PostJsonAsync("/api/tracking/conversions", new
         {
@@ -79,15 +80,25 @@ public sealed class CommissionTests(Hosts hosts)
         var dueAt = await hosts.Servers.ScalarAsync<DateTime>("SELECT due_at FROM messaging.payouts WHERE id = @payout", new { payout });
 
         // Down past the due time: the scheduled message waits in PostgreSQL, not in the process.
-        await hosts.RestartWorkerAsync(downUntil: dueAt);
+        var startedAt = await hosts.RestartWorkerAsync(async () =>
+        {
+            // Still unpaid when the worker stopped (else the restart proves nothing), and while it is down past the due time.
+            Assert.Equal("scheduled", await PayoutStateAsync(payout));
+            await hosts.Servers.PastAsync(dueAt, "the payout's due time, with no worker running");
+            Assert.Equal("scheduled", await PayoutStateAsync(payout));
+        });
 
         await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
             "SELECT state FROM messaging.payouts WHERE id = @payout AND state = 'paid'", new { payout }), TimeSpan.FromSeconds(45), "the payout to be paid");
-        Assert.True(await hosts.Servers.ScalarAsync<bool>("SELECT paid_at >= due_at FROM messaging.payouts WHERE id = @payout", new { payout }));
+        // Paid by the fresh worker.
+        Assert.True(await hosts.Servers.ScalarAsync<bool>("SELECT paid_at >= due_at AND paid_at > @startedAt FROM messaging.payouts WHERE id = @payout", new { payout, startedAt }));
         using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
         var paid = await worker.GetFromJsonAsync<JsonElement>("/api/messaging/payouts?state=paid", Cancel);
         Assert.Equal(5000m, Assert.Single(paid.GetProperty("items").EnumerateArray()).GetProperty("amount").GetProperty("amount").GetDecimal());
     }
+
+    private Task<string?> PayoutStateAsync(Guid payout) =>
+        hosts.Servers.ScalarAsync<string>("SELECT state FROM messaging.payouts WHERE id = @payout AND paid_at IS NULL", new { payout });
 
     [Fact]
     public async Task A_campaign_reads_ended_after_its_end_and_a_conversion_recorded_then_is_counted_but_earns_no_commission()

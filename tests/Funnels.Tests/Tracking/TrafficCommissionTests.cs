@@ -55,7 +55,7 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
         // The payout is due at the end plus the refund window: long enough that it is still scheduled when the worker stops.
         var endsAt = DateTimeOffset.UtcNow.AddSeconds(2);
-        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 12,
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 1_000_000m, refundWindowSeconds: 20,
             rule: new { kind = "per_click", amount = 500.5m }, endsAt: endsAt);
         // Tracking.Api records the clicks a minute before the end, however long the machine takes to post them.
         var (clock, tracking, attribution) = ClockedTracking(tracked);
@@ -74,16 +74,24 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         var storedEnd = await hosts.Servers.ScalarAsync<DateTime>("SELECT ends_at FROM tracking.campaigns WHERE id = @campaign", new { campaign });
         Assert.Equal(storedEnd, scheduled.GetProperty("period_ends_at").GetDateTime().ToUniversalTime());
         var dueAt = scheduled.GetProperty("payout").GetProperty("due_at").GetDateTime().ToUniversalTime();
-        Assert.Equal(storedEnd.AddSeconds(12), dueAt);
+        Assert.Equal(storedEnd.AddSeconds(20), dueAt);
 
         // Down past the due time: the scheduled PayoutDue waits in PostgreSQL, not in the process.
-        await hosts.RestartWorkerAsync(downUntil: dueAt);
+        var startedAt = await hosts.RestartWorkerAsync(async () =>
+        {
+            // Still unpaid when the worker stopped (else the restart proves nothing), and while it is down past the due time.
+            Assert.Equal("scheduled", await PayoutStateAsync(payout));
+            await hosts.Servers.PastAsync(dueAt, "the traffic payout's due time, with no worker running");
+            Assert.Equal("scheduled", await PayoutStateAsync(payout));
+        });
 
         var paid = Assert.Single(await TrafficCommissionsAsync(tracked, campaign, c => c.GetProperty("payout").GetProperty("state").GetString() == "paid",
             TimeSpan.FromSeconds(60)));
         Assert.Equal(payout, paid.GetProperty("payout").GetProperty("id").GetGuid());
         Assert.Equal(1501.5m, paid.GetProperty("payout").GetProperty("amount").GetProperty("amount").GetDecimal());
         Assert.True(paid.GetProperty("payout").GetProperty("paid_at").GetDateTime() >= paid.GetProperty("payout").GetProperty("due_at").GetDateTime());
+        // Paid by the fresh worker.
+        Assert.True(await hosts.Servers.ScalarAsync<bool>("SELECT paid_at > @startedAt FROM messaging.payouts WHERE id = @payout", new { payout, startedAt }));
         // The commission follows its payout (PayoutDue is idempotent by the payout's state, not by a claimed message id).
         Assert.Equal("paid", paid.GetProperty("state").GetString());
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.payouts WHERE workspace_id = @Id AND kind = 'traffic'", new { tracked.Id }));
@@ -183,6 +191,9 @@ public sealed class TrafficCommissionTests(Hosts hosts)
         Assert.Equal(1200m, await hosts.Servers.ScalarAsync<decimal>("SELECT committed_amount FROM messaging.campaign_budgets WHERE campaign_id = @campaign", new { campaign }));
         await CommissionOwedAsync(tracked, campaign, 1200m);
     }
+
+    private Task<string?> PayoutStateAsync(Guid payout) =>
+        hosts.Servers.ScalarAsync<string>("SELECT state FROM messaging.payouts WHERE id = @payout AND paid_at IS NULL", new { payout });
 
     /// <summary>A Tracking.Api of the test's own whose clock the test sets, and an attribution client of the workspace on it.</summary>
     private (TestClock Clock, ServiceHost<tracking::Program> Host, HttpClient Attribution) ClockedTracking(TrackedWorkspace tracked)
