@@ -114,6 +114,18 @@ public sealed class RetryScheduleTests(Servers servers)
             }
         }
 
-        protected override IHost CreateHost(IHostBuilder builder) => builder.Build();
+        protected override IHost CreateHost(IHostBuilder builder) => new Built(builder.Build());
+    }
+
+    /// <summary>A built host never started: stopping it has nothing to stop (Host.StopAsync would fail on it).</summary>
+    private sealed class Built(IHost host) : IHost
+    {
+        public IServiceProvider Services => host.Services;
+
+        public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public void Dispose() => host.Dispose();
     }
 }
