@@ -104,6 +104,41 @@ public sealed class AdminPanelTests(TopologyFixture topology) : IAsyncLifetime
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/SignIn"));
     }
 
+    [Fact]
+    public Task A_form_posted_without_its_anti_forgery_token_is_refused_400_and_writes_nothing() => _panel.Explained(async page =>
+    {
+        await _panel.SignInAsFirstAdminAsync(page);
+        await page.GotoAsync("/Funnels/Create");
+        var slug = "forged-" + Guid.NewGuid().ToString("N")[..8];
+        var fields = new Dictionary<string, string> { ["Form.Name"] = "Forged", ["Form.Slug"] = slug, ["Form.Schema"] = """
+            { "pages": [ { "id": "signup", "kind": "form", "fields": [ { "name": "email", "type": "email", "required": true } ] },
+                         { "id": "thanks", "kind": "thank-you" } ],
+              "transitions": [ { "from": "signup", "on": "FORM_SUBMIT", "to": "thanks" } ] }
+            """ };
+
+        // The signed-in editor's own cookies (the anti-forgery cookie among them), but no token in the form:
+        // what a page on another site posting into the panel would send.
+        var form = page.APIRequest.CreateFormData();
+        foreach (var (name, value) in fields) form.Set(name, value);
+        var forged = await page.APIRequest.PostAsync("/Funnels/Create", new() { Form = form, MaxRedirects = 0 });
+        Assert.Equal(400, forged.Status);
+        // The sign-in form is checked the same way.
+        var signIn = page.APIRequest.CreateFormData();
+        signIn.Set("Email", TopologyFixture.AdminEmail);
+        signIn.Set("Password", topology.AdminPassword);
+        Assert.Equal(400, (await page.APIRequest.PostAsync("/Account/SignIn", new() { Form = signIn, MaxRedirects = 0 })).Status);
+
+        var (runtime, _) = await _panel.ApiAsync("runtime-api");
+        using (runtime)
+        {
+            Assert.DoesNotContain(slug, await runtime.GetStringAsync("/api/runtime/funnels?page_size=200"));
+            // The same form with the page's token is taken: the refusal was the missing token's.
+            var posted = await Panel.PostAnywayAsync(page, "/Funnels/Create", fields);
+            Assert.Equal(200, posted.Status);
+            Assert.Contains(slug, await runtime.GetStringAsync("/api/runtime/funnels?page_size=200"));
+        }
+    });
+
     /// <summary>A customer's landing page on its own origin, posting the funnel's form to Runtime.Api from the browser.</summary>
     private sealed class FormSite : IAsyncDisposable
     {

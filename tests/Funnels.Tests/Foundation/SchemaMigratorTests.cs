@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace Funnels.Tests.Foundation;
 
-/// <summary>The migration runner, on this assembly's own two migrations and a fresh schema per test.</summary>
+/// <summary>The migration runner, on this assembly's own two migrations (or a set held in memory) and a fresh schema per test.</summary>
 public sealed class SchemaMigratorTests(Servers servers) : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(servers.Postgres);
@@ -53,16 +53,20 @@ public sealed class SchemaMigratorTests(Servers servers) : IAsyncDisposable
     [Fact]
     public async Task A_failing_migration_leaves_nothing_half_applied()
     {
-        await using (var connection = await _dataSource.OpenConnectionAsync(Cancel))
-        {
-            // Make migration 2 fail: its column already exists, under a table created by hand.
-            await connection.ExecuteAsync($"CREATE SCHEMA {_schema}; CREATE TABLE {_schema}.things (id integer PRIMARY KEY, name text)");
-        }
+        // Migration 1 applies; migration 2 changes the table, writes a row, then fails on its last statement.
+        var migrations = new MigrationSet(
+            ("0001_create_things", "CREATE TABLE things (id integer PRIMARY KEY);"),
+            ("0002_add_thing_name", "ALTER TABLE things ADD COLUMN name text NOT NULL DEFAULT ''; INSERT INTO things VALUES (1, 'a'); SELECT 1 / 0;"));
 
-        await Assert.ThrowsAsync<PostgresException>(() => Migrator().MigrateAsync(Cancel));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => new SchemaMigrator(_dataSource, _schema, migrations).MigrateAsync(Cancel));
 
+        Assert.Equal(PostgresErrorCodes.DivisionByZero, error.SqlState);
         await using var check = await _dataSource.OpenConnectionAsync(Cancel);
-        Assert.Equal(0, await check.ExecuteScalarAsync<long>($"SELECT count(*) FROM {_schema}.schema_migrations"));
+        // Migration 1 stays applied (its own transaction); nothing of migration 2 is left: no record, column or row.
+        Assert.Equal([1], await check.QueryAsync<int>($"SELECT version FROM {_schema}.schema_migrations ORDER BY version"));
+        Assert.Equal(["id"], await check.QueryAsync<string>(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = @schema AND table_name = 'things'", new { schema = _schema }));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>($"SELECT count(*) FROM {_schema}.things"));
     }
 
     public async ValueTask DisposeAsync()

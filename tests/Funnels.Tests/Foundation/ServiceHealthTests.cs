@@ -1,8 +1,14 @@
+extern alias messaging;
+extern alias runtime;
+extern alias tracking;
+
 using System.Net;
 using System.Text.Json;
 using Funnels.Contracts;
 using Funnels.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Wolverine;
 using Wolverine.Runtime;
 
 namespace Funnels.Tests.Foundation;
@@ -29,6 +35,43 @@ public sealed class ServiceHealthTests(Hosts hosts)
         {
             Assert.Equal("Healthy", body.GetProperty("checks").GetProperty(check).GetProperty("status").GetString());
         }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancel)).StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public async Task Without_redis_each_service_reports_it_degraded_and_stays_ready(string service)
+    {
+        // A host of its own pointed at a port nobody listens on: the shared Redis stays up for the other tests.
+        var dead = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        dead.Start();
+        var port = ((IPEndPoint)dead.LocalEndpoint).Port;
+        dead.Stop();
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:redis"] = $"127.0.0.1:{port},password=unused" };
+        // Its Wolverine sends and listens nowhere: the shared hosts keep their messages.
+        Action<IServiceCollection> quiet = s => s.DisableAllExternalWolverineTransports();
+        await using IAsyncDisposable host = service switch
+        {
+            "runtime" => new ServiceHost<runtime::Program>(hosts.Servers, settings, quiet),
+            "tracking" => new ServiceHost<tracking::Program>(hosts.Servers, settings, quiet),
+            _ => new ServiceHost<messaging::Program>(hosts.Servers, settings, quiet),
+        };
+        using var client = host switch
+        {
+            ServiceHost<runtime::Program> r => r.CreateClient(),
+            ServiceHost<tracking::Program> t => t.CreateClient(),
+            ServiceHost<messaging::Program> m => m.CreateClient(),
+            _ => throw new InvalidOperationException(),
+        };
+
+        var health = await client.GetAsync("/health", Cancel);
+        var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync(Cancel)).RootElement;
+
+        // docs/operations.md: Redis is reported degraded, not unhealthy (nothing durable lives there), so a probe still gets 200.
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Degraded", body.GetProperty("status").GetString());
+        Assert.Equal("Degraded", body.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancel)).StatusCode);
     }
 

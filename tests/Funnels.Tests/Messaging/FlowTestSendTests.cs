@@ -75,6 +75,34 @@ public sealed class FlowTestSendTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task Past_30_test_sends_a_minute_the_workspace_is_answered_429_and_nothing_more_is_queued()
+    {
+        var kit = await WhatsAppKit.CreateAsync(hosts);
+        var flow = await kit.FlowAsync("limit " + Guid.NewGuid().ToString("N")[..6], Greeting, status: "draft");
+        var to = "+" + WhatsAppKit.NewWaId();
+
+        // All at once: the window opens at the first and lasts a minute, far longer than these take to arrive.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 33).Select(_ =>
+            kit.Workspace.Worker.PostAsJsonAsync($"/api/messaging/flows/{flow}/test-send", new { to }, Cancel)));
+
+        Assert.Equal(30, answers.Count(a => a.StatusCode == HttpStatusCode.Accepted));
+        var refused = answers.Where(a => a.StatusCode != HttpStatusCode.Accepted).ToList();
+        Assert.Equal(3, refused.Count);
+        Assert.All(refused, r =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+            Assert.True(r.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        });
+        Assert.Equal(30, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.scheduled_triggers WHERE flow_id = @flow", new { flow }));
+        // The limit is the workspace's: another workspace test-sends meanwhile.
+        var other = await WhatsAppKit.CreateAsync(hosts);
+        var otherFlow = await other.FlowAsync("limit other " + Guid.NewGuid().ToString("N")[..6], Greeting, status: "draft");
+        Assert.Equal(HttpStatusCode.Accepted,
+            (await other.Workspace.Worker.PostAsJsonAsync($"/api/messaging/flows/{otherFlow}/test-send", new { to }, Cancel)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_viewer_may_not_test_send()
     {
         var kit = await WhatsAppKit.CreateAsync(hosts);

@@ -56,9 +56,14 @@ public sealed class WiringCheckTests(Hosts hosts)
         var receipt = await Eventually.Until(
             async () => await ReceiptAsync(message.CheckId) is { Deliveries: 2 } r ? r : null, Delivery, "both deliveries");
         Assert.Equal(message.CheckId, receipt.CheckId);
-        Assert.Equal(1, await CountAsync("SELECT count(*) FROM messaging.wiring_check_receipts WHERE check_id = @id", message.CheckId));
+        // One row per check and one claim per key are the schema's primary keys: what shows the repeat was
+        // recognised is that the first delivery claimed the check (the repeat found the claim and only counted
+        // itself above), and that neither delivery failed its way to the dead letters (a second insert would).
+        await hosts.Servers.HandledAsync("messaging", nameof(WiringCheckRequested), message.CheckId, handled: 2);
         Assert.Equal(1, await CountAsync(
             "SELECT count(*) FROM messaging.processed_messages WHERE consumer = 'wiring-check-receipt' AND message_key = @id::text", message.CheckId));
+        Assert.Equal(0, await CountAsync(
+            "SELECT count(*) FROM messaging_wolverine.wolverine_dead_letters WHERE position(convert_to(@id::text, 'UTF8') in body) > 0", message.CheckId));
     }
 
     [Fact]

@@ -108,6 +108,33 @@ public sealed class BadInputTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task A_form_sent_faster_than_min_fill_seconds_is_answered_like_any_event_and_kept_nowhere()
+    {
+        using var workspace = await TestWorkspace.CreateAsync(hosts);
+        // An hour's minimum and a form shown two hours ago: which side of it each submission falls on holds at any speed.
+        var schema = TestFunnel.ThreeStepSchema();
+        schema["min_fill_seconds"] = 3600;
+        var funnel = await TestFunnel.PublishAsync(workspace, schema);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        object Signup(string email, long startedAt) => new
+        {
+            page_id = "signup", form_data = new { email, accept = true }, form_started_at = startedAt,
+        };
+
+        var hasty = await funnel.PostAsync("FORM_SUBMIT", Signup("bot@example.com", now));
+
+        Assert.Equal(HttpStatusCode.Accepted, hasty.StatusCode);
+        Assert.Equal("ignored", JsonDocument.Parse(await hasty.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("status").GetString());
+        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+
+        // A person who took longer than the minimum is captured.
+        var patient = await funnel.PostAsync("FORM_SUBMIT", Signup("person@example.com", now - 2 * 3600 * 1000));
+        Assert.Equal(HttpStatusCode.Accepted, patient.StatusCode);
+        Assert.NotEqual("ignored", JsonDocument.Parse(await patient.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("status").GetString());
+        Assert.Equal(1, await hosts.Servers.ScalarAsync<long>("SELECT count(*) FROM runtime.leads WHERE workspace_id = @Id", new { workspace.Id }));
+    }
+
+    [Fact]
     public async Task An_origin_the_funnel_does_not_allow_is_refused()
     {
         using var workspace = await TestWorkspace.CreateAsync(hosts);

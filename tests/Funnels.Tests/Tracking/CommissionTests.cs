@@ -174,6 +174,48 @@ public sealed class CommissionTests(Hosts hosts)
         Assert.All(payouts, p => Assert.Equal(influencers[0], p.GetProperty("influencer_id").GetGuid()));
     }
 
+    [Fact]
+    public async Task A_refund_after_payment_reverses_the_commission_and_the_budget_and_statistics_follow()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        // No refund window: the payout falls due at once and is paid.
+        var (campaign, influencers) = await CampaignTests.CampaignAsync(tracked, 10_000m, refundWindowSeconds: 0,
+            rule: new { kind = "per_conversion_fixed", amount = 4000m });
+        using var worker = hosts.Worker.CreateAdminClient(tracked.Id);
+        await tracked.PostJsonAsync("/api/tracking/conversions", new
+        {
+            id = "paid-then-refunded", campaign_id = campaign, influencer_id = influencers[0], conversion_type = "purchase", value = 50000m, currency = "COP",
+        });
+        await Eventually.Until(async () => (await CommissionsAsync(tracked, campaign, 1))[0].GetProperty("state").GetString() == "paid" ? "paid" : null,
+            TimeSpan.FromSeconds(60), "the commission to be paid");
+        await StatsWhenAsync(tracked, campaign, t => t.GetProperty("commission_owed").GetProperty("amount").GetDecimal() == 4000m, "4000 owed before the refund");
+
+        Assert.Equal(HttpStatusCode.OK, (await tracked.Admin.PostAsync("/api/tracking/conversions/paid-then-refunded/refund", null, Cancel)).StatusCode);
+
+        // Paid already: reversed (a claw-back), not cancelled; its payout says so too.
+        var reversed = (await Eventually.Until(async () =>
+        {
+            var c = (await CommissionsAsync(tracked, campaign, 1))[0];
+            return c.GetProperty("state").GetString() == "reversed" ? (JsonElement?)c : null;
+        }, TimeSpan.FromSeconds(60), "the commission to be reversed"))!.Value;
+        Assert.Equal("reversed", reversed.GetProperty("payout").GetProperty("state").GetString());
+        // The budget it took is released: nothing committed, the whole budget remaining.
+        var budget = await worker.GetFromJsonAsync<JsonElement>($"/api/messaging/campaigns/{campaign}/budget", Cancel);
+        Assert.Equal(0m, budget.GetProperty("committed").GetProperty("amount").GetDecimal());
+        Assert.Equal(10_000m, budget.GetProperty("remaining").GetProperty("amount").GetDecimal());
+        // The statistics count the refund and no longer count the commission as owed (CommissionReversed with WasPaid).
+        var totals = await StatsWhenAsync(tracked, campaign, t => t.GetProperty("refunds").GetInt64() == 1
+            && t.GetProperty("commission_owed").GetProperty("amount").GetDecimal() == 0m, "the refund and no commission owed");
+        Assert.Equal(1, totals.GetProperty("conversions").GetInt64());
+    }
+
+    private async Task<JsonElement> StatsWhenAsync(TrackedWorkspace tracked, Guid campaign, Func<JsonElement, bool> done, string what) =>
+        (await Eventually.Until(async () =>
+        {
+            var totals = (await tracked.Admin.GetFromJsonAsync<JsonElement>($"/api/tracking/campaigns/{campaign}/stats", Cancel)).GetProperty("totals");
+            return done(totals) ? (JsonElement?)totals : null;
+        }, TimeSpan.FromSeconds(60), () => $"{what} in the statistics"))!.Value;
+
     private async Task<List<JsonElement>> CommissionsAsync(TrackedWorkspace tracked, Guid campaign, int count)
     {
         using var worker = hosts.Worker.CreateAdminClient(tracked.Id);

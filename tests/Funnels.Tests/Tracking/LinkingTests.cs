@@ -94,6 +94,47 @@ public sealed class LinkingTests(Hosts hosts)
     }
 
     [Fact]
+    public async Task Two_contacts_racing_for_one_visitor_leave_one_link_and_the_other_claim_recorded_as_a_conflict()
+    {
+        using var tracked = await TrackedWorkspace.CreateAsync(hosts);
+        // Five visitors, each claimed at the same instant by two signed CRM webhooks naming different contacts.
+        var visitors = Enumerable.Range(0, 5).Select(_ => TrackedWorkspace.NewVisitorId()).ToList();
+        foreach (var visitor in visitors)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await tracked.PageViewAsync(visitor, TrackedWorkspace.NewId("s"))).StatusCode);
+        }
+        using var start = new SemaphoreSlim(0);
+        async Task<(string Visitor, string Contact, JsonElement Body)> Claim(string visitor, string contact)
+        {
+            await start.WaitAsync(Cancel);
+            var response = await tracked.CrmWebhookAsync(new { contact_id = contact, fid_vid = visitor });
+            Assert.True(response.IsSuccessStatusCode, $"{contact} answered {response.StatusCode}");
+            return (visitor, contact, await TrackedWorkspace.BodyAsync(response));
+        }
+        var claims = visitors.SelectMany(v => new[] { Claim(v, "a-" + v), Claim(v, "b-" + v) }).ToList();
+        start.Release(claims.Count);
+        var answers = await Task.WhenAll(claims);
+
+        foreach (var visitor in visitors)
+        {
+            var pair = answers.Where(a => a.Visitor == visitor).ToList();
+            Assert.Equal("conflict,linked", string.Join(",", pair.Select(a => a.Body.GetProperty("link").GetString()).Order()));
+            var winner = pair.Single(a => a.Body.GetProperty("link").GetString() == "linked").Contact;
+            var loser = pair.Single(a => a.Contact != winner).Contact;
+            // One link, to the winner; its sessions follow it; the loser's claim is a recorded conflict, not a second link.
+            Assert.Equal(winner, await hosts.Servers.ScalarAsync<string>(
+                "SELECT contact_id FROM tracking.visitor_links WHERE workspace_id = @Id AND visitor_id = @visitor", new { tracked.Id, visitor }));
+            Assert.Equal(0, await hosts.Servers.CountAsync(
+                "SELECT count(*) FROM tracking.sessions WHERE workspace_id = @Id AND visitor_id = @visitor AND contact_id IS DISTINCT FROM @winner",
+                new { tracked.Id, visitor, winner }));
+            Assert.Equal(1, await hosts.Servers.CountAsync(
+                "SELECT count(*) FROM tracking.link_conflicts WHERE workspace_id = @Id AND visitor_id = @visitor AND linked_contact_id = @winner AND attempted_contact_id = @loser",
+                new { tracked.Id, visitor, winner, loser }));
+        }
+        Assert.Equal(0, await hosts.Servers.CountAsync("SELECT count(*) FROM tracking.visitor_link_history WHERE workspace_id = @Id", new { tracked.Id }));
+    }
+
+    [Fact]
     public async Task Crm_webhooks_need_the_workspace_secret_and_name_the_bad_field()
     {
         using var tracked = await TrackedWorkspace.CreateAsync(hosts);
