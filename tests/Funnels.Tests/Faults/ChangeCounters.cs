@@ -15,12 +15,17 @@ namespace Funnels.Tests.Faults;
 public static class ChangeCounters
 {
     /// <summary>
-    /// The counters, once two looks a second apart agree three times running. A backend reports its
-    /// counts when it goes idle, at most once a second (pg_stat_force_next_flush() flushes only the
-    /// caller's), so what the services just did can take a moment to show.
+    /// The counters, once the services' idle connections are closed and looks a second apart agree
+    /// three times running. A backend reports its counts when it goes idle, but at most once a second,
+    /// else only after 10 s more idle time (pg_stat_force_next_flush() flushes only the caller's);
+    /// a backend that exits reports at once, so the in-process services' pools are cleared first.
     /// </summary>
-    public static async Task<IReadOnlyDictionary<string, long>> SettledAsync(Servers servers, TimeSpan within)
+    public static async Task<IReadOnlyDictionary<string, long>> SettledAsync(Servers servers, TimeSpan within, params IServiceProvider[] services)
     {
+        foreach (var service in services)
+        {
+            (service.GetService(typeof(NpgsqlDataSource)) as NpgsqlDataSource)?.Clear();
+        }
         IReadOnlyDictionary<string, long>? previous = null;
         var agreed = 0;
         return await Eventually.Until(async () =>
