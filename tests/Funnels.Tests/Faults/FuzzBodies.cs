@@ -9,11 +9,17 @@ namespace Funnels.Tests.Faults;
 public sealed record FuzzWorld(
     string Slug, Guid WorkspaceId, string CrmSecret, Guid CampaignId, Guid InfluencerId, string Currency,
     string MetaAppSecret, string MetaVerifyToken, string AdminEmail, string EditorToken, string ViewerToken,
-    string? HubSpotSecret = null, string? PipedriveUser = null, string? PipedrivePassword = null, string? GenericAddress = null);
+    string? HubSpotSecret = null, string? PipedriveUser = null, string? PipedrivePassword = null, string? GenericAddress = null,
+    Guid? KnownLeadId = null, string? KnownEmail = null, string? KnownVisitorId = null)
+{
+    /// <summary>Most requests name fresh people; one in three an existing lead, which a refused request must leave untouched.</summary>
+    public (string Email, string VisitorId) Person(Random r, string email, string visitorId) =>
+        KnownEmail is not null && KnownVisitorId is not null && r.Next(3) == 0 ? (KnownEmail, KnownVisitorId) : (email, visitorId);
+}
 
 /// <summary>One generated request; <see cref="Describe"/> prints it so a failure can be read and replayed.</summary>
 public sealed record FuzzRequest(int Case, string Service, HttpMethod Method, string Path, byte[]? Body, string? ContentType,
-    IReadOnlyList<KeyValuePair<string, string>> Headers, string Mutations, bool MustBeRejected)
+    IReadOnlyList<KeyValuePair<string, string>> Headers, string Mutations, bool MustBeRejected, IReadOnlyList<Expect>? Expected = null)
 {
     public HttpRequestMessage ToMessage()
     {
@@ -34,7 +40,7 @@ public sealed record FuzzRequest(int Case, string Service, HttpMethod Method, st
             ? $"{Body.Length} bytes, starting {Printable(Body.AsSpan(0, 600))}…"
             : $"{Body.Length} bytes: {Printable(Body)}";
         var headers = string.Join("; ", Headers.Select(h => $"{h.Key}: {Clip(h.Value)}"));
-        return $"case {Case} [{Mutations}] {Method} {Clip(Path)} content-type={ContentType ?? "(none)"} headers={{{headers}}} body={body}";
+        return $"case {Case} [{Mutations}] expects {(Expected is { Count: > 0 } e ? string.Join(" or ", e) : "any 4xx")} {Method} {Clip(Path)} content-type={ContentType ?? "(none)"} headers={{{headers}}} body={body}";
     }
 
     private static string Clip(string text) => text.Length > 200 ? text[..200] + $"…({text.Length} chars)" : text;
@@ -82,6 +88,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     private FuzzRequest Events(Random r, int n)
     {
+        var (email, visitor) = world.Person(r, $"fuzz{r.Next()}@example.com", RandomVisitorId(r));
         var body = new JsonObject
         {
             ["publication_slug"] = world.Slug,
@@ -89,8 +96,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             ["payload"] = new JsonObject
             {
                 ["page_id"] = "signup",
-                ["visitor_id"] = RandomVisitorId(r),
-                ["form_data"] = new JsonObject { ["email"] = $"fuzz{r.Next()}@example.com", ["name"] = "Ana", ["plan"] = "basic", ["accept"] = true },
+                ["visitor_id"] = visitor,
+                ["form_data"] = new JsonObject { ["email"] = email, ["name"] = "Ana", ["plan"] = "basic", ["accept"] = true },
             },
         };
         var fields = new[]
@@ -110,9 +117,12 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         };
         var path = r.Next(2) == 0 ? "/api/runtime/events" : "/api/runtime/events/";
         var headers = new List<KeyValuePair<string, string>>();
-        if (r.Next(5) == 0) headers.Add(new("Idempotency-Key", RandomToken(r, r.Next(1, 400))));
+        var key = r.Next(5) == 0 ? RandomToken(r, r.Next(1, 400)) : null;
+        if (key is not null) headers.Add(new("Idempotency-Key", key));
         if (r.Next(8) == 0) headers.Add(new("Origin", "https://" + RandomToken(r, 12) + ".example"));
-        return JsonRequest(r, n, "runtime", path, body, fields, maxBytes: 64 * 1024, headers);
+        var request = JsonRequest(r, n, "runtime", path, body, fields, maxBytes: 64 * 1024, headers);
+        // A key over 200 characters is one more field to name (the header's).
+        return key is { Length: > 200 } ? request with { Expected = [.. request.Expected!, new(400, "Idempotency-Key")] } : request;
     }
 
     private FuzzRequest MetaDelivery(Random r, int n)
@@ -122,7 +132,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         // Any well-formed, correctly signed JSON is a delivery Meta may send: it is kept. So a
         // signed body is only broken at the JSON level; field mutations go out with a bad signature.
         var structural = r.Next(3) == 0;
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         byte[] bytes;
         if (structural)
         {
@@ -137,7 +147,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var headers = new List<KeyValuePair<string, string>>();
         if (signature is not null) headers.Add(new("X-Hub-Signature-256", signature));
         return new FuzzRequest(n, "runtime", HttpMethod.Post, r.Next(2) == 0 ? "/webhooks/meta" : "/webhooks/meta/", bytes,
-            ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true);
+            ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected);
     }
 
     private static readonly Field[] MetaFields =
@@ -171,7 +181,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Guid("workspace_id", required: false), Field.Text("api_key", 200, required: false),
         };
         // The password is wrong, so even an unbroken body is refused (401).
-        return JsonRequest(r, n, "runtime", "/api/runtime/auth/token", body, fields, maxBytes: 64 * 1024, [], signIn: true);
+        var request = JsonRequest(r, n, "runtime", "/api/runtime/auth/token", body, fields, maxBytes: 64 * 1024, [], signIn: true);
+        return request with { Expected = [.. request.Expected!, new(401)] };
     }
 
     /// <summary>
@@ -181,14 +192,18 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
     /// </summary>
     private FuzzRequest LeadRead(Random r, int n)
     {
-        var id = r.Next(3) switch { 0 => RandomGuid(r).ToString(), 1 => Uri.EscapeDataString(RandomText(r, r.Next(1, 300))), _ => RandomGuid(r).ToString("N") };
+        var id = r.Next(4) switch
+        {
+            0 => RandomGuid(r).ToString(), 1 => Uri.EscapeDataString(RandomText(r, r.Next(1, 300))), 2 => RandomGuid(r).ToString("N"),
+            _ => (world.KnownLeadId ?? RandomGuid(r)).ToString(),
+        };
         var headers = new List<KeyValuePair<string, string>>();
         if (r.Next(4) == 0) headers.Add(new("Origin", "https://" + RandomToken(r, 12) + ".example"));
         if (r.Next(2) == 0)
         {
             if (r.Next(3) == 0) headers.Add(new("Authorization", "Bearer " + RandomToken(r, r.Next(1, 200))));
             return new FuzzRequest(n, "runtime", HttpMethod.Get, $"/api/runtime/leads/{id}{(r.Next(2) == 0 ? "/" : "")}", null, null, headers,
-                "admin lead read without an admin token", MustBeRejected: true);
+                "admin lead read without an admin token", MustBeRejected: true, Expected: Guid.TryParse(Uri.UnescapeDataString(id), out _) ? [new(401)] : [new(401), new(404)]);
         }
         var token = r.Next(4) switch
         {
@@ -200,7 +215,9 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var path = $"/api/runtime/leads/{id}/state";
         if (r.Next(2) == 0) headers.Add(new("Authorization", "Bearer " + (token.All(c => c is > ' ' and < (char)127) ? token : RandomToken(r, token.Length))));
         else path += "?lead_token=" + Uri.EscapeDataString(token);
-        return new FuzzRequest(n, "runtime", HttpMethod.Get, path, null, null, headers, "lead state read without a valid lead token", MustBeRejected: true);
+        // A lead token is checked against the id it names: any id, known or not, is refused 401; one that is no id at all is not found.
+        return new FuzzRequest(n, "runtime", HttpMethod.Get, path, null, null, headers, "lead state read without a valid lead token", MustBeRejected: true,
+            Expected: Guid.TryParse(Uri.UnescapeDataString(id), out _) ? [new(401)] : [new(401), new(404)]);
     }
 
     // ---- Tracking.Api
@@ -210,7 +227,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         var body = new JsonObject
         {
             ["workspace_id"] = world.WorkspaceId.ToString(),
-            ["visitor_id"] = RandomVisitorId(r),
+            ["visitor_id"] = world.Person(r, "", RandomVisitorId(r)).VisitorId,
             ["session_id"] = "s-" + r.Next(),
             ["session"] = new JsonObject { ["utm_source"] = "instagram", ["ref"] = "ana", ["campaign_id"] = r.Next(2) == 0 ? world.CampaignId.ToString() : "cmp-" + r.Next() },
             ["events"] = new JsonArray(new JsonObject { ["id"] = "e-" + r.Next(), ["type"] = "page_view", ["url"] = "https://shop.example/", ["occurred_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }),
@@ -227,12 +244,14 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Id("events.0.id", required: false), Field.Text("events.0.title", 512, required: false),
             Field.Object("events.0.properties", required: false), Field.Timestamp("events.0.occurred_at"),
         };
-        return JsonRequest(r, n, "tracking", "/api/tracking/collect", body, fields, maxBytes: 256 * 1024, []);
+        var request = JsonRequest(r, n, "tracking", "/api/tracking/collect", body, fields, maxBytes: 256 * 1024, []);
+        // Without events the body is one event (collect takes one or a batch): its missing type is named.
+        return request.Mutations.Contains("events missing") || request.Mutations.Contains("events null") ? request with { Expected = [.. request.Expected!, new(400, "type")] } : request;
     }
 
     private FuzzRequest Identify(Random r, int n)
     {
-        var body = new JsonObject { ["workspace_id"] = world.WorkspaceId.ToString(), ["visitor_id"] = RandomVisitorId(r), ["contact_id"] = "c-" + r.Next() };
+        var body = new JsonObject { ["workspace_id"] = world.WorkspaceId.ToString(), ["visitor_id"] = world.Person(r, "", RandomVisitorId(r)).VisitorId, ["contact_id"] = "c-" + r.Next() };
         var fields = new[] { Field.Guid("workspace_id", required: true), Field.Id("visitor_id", required: true), Field.Id("contact_id", required: true) };
         return JsonRequest(r, n, "tracking", "/api/tracking/identify", body, fields, maxBytes: 8 * 1024, []);
     }
@@ -249,7 +268,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             // A visitor id that is not one is no visitor id (the contact is kept): it no longer breaks the webhook.
             Field.Id("contact_id", required: true), Field.Text("email", 320, required: false), Field.Text("phone", 32, required: false),
         };
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         var workspace = world.WorkspaceId.ToString();
         var authBroken = r.Next(3) == 0;
         byte[] bytes;
@@ -267,14 +286,16 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             MutateSomething(r, body, mutations, fields, mustBreak: true);
             bytes = Serialize(r, body, mutations);
         }
+        // Without a contact id the body is no GoHighLevel delivery: the adapter names the body.
+        if (mutations.Contains("contact_id missing") || mutations.Contains("contact_id null")) mutations.Expected.Add(new(400, "body"));
         var headers = new List<KeyValuePair<string, string>>();
         if (authBroken)
         {
             switch (r.Next(4))
             {
-                case 0: workspace = RandomGuid(r).ToString(); mutations.Add("unknown workspace"); break;
-                case 1: workspace = Uri.EscapeDataString(RandomText(r, r.Next(1, 60))); mutations.Add("workspace not a uuid"); break;
-                case 2: headers.Add(new("X-Funnels-Token", RandomToken(r, r.Next(0, 80)))); mutations.Add("wrong token"); break;
+                case 0: workspace = RandomGuid(r).ToString(); mutations.Add("unknown workspace", 404); break;
+                case 1: workspace = Uri.EscapeDataString(RandomText(r, r.Next(1, 60))); mutations.Add("workspace not a uuid", 404); break;
+                case 2: headers.Add(new("X-Funnels-Token", RandomToken(r, r.Next(0, 80)))); mutations.Add("wrong token", 401); break;
                 default: if (BadSignature(r, bytes, mutations) is { } bad) headers.Add(new("X-Funnels-Signature", bad)); break;
             }
         }
@@ -286,8 +307,8 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         {
             headers.Add(new("X-Funnels-Signature", "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(world.CrmSecret), bytes))));
         }
-        return new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/webhooks/crm/{workspace}", bytes, ContentType(r, mutations), headers,
-            string.Join(", ", mutations), MustBeRejected: true);
+        return Sized(new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/webhooks/crm/{workspace}", bytes, ContentType(r, mutations), headers,
+            string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected), maxBytes: 64 * 1024);
     }
 
     // HubSpot's webhook: a signed (v3) array of events; each case breaks an event's field, the signature or its timestamp.
@@ -301,7 +322,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             ["propertyName"] = "fid_vid", ["propertyValue"] = RandomVisitorId(r), ["changeSource"] = "CRM_UI",
         }).ToArray());
         var fields = new[] { Field.PositiveInteger("objectId"), Field.RequiredString("subscriptionType") };
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         var authBroken = world.HubSpotSecret is null || r.Next(3) == 0;
         byte[] bytes;
         if (r.Next(4) == 0)
@@ -310,7 +331,11 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         }
         else
         {
-            if (!authBroken || r.Next(2) == 0) MutateSomething(r, (JsonObject)events[r.Next(events.Count)]!, mutations, fields, mustBreak: !authBroken);
+            var index = r.Next(events.Count);
+            var before = mutations.Expected.Count;
+            if (!authBroken || r.Next(2) == 0) MutateSomething(r, (JsonObject)events[index]!, mutations, fields, mustBreak: !authBroken);
+            // The fields are the event's: named under its index in the array ([1].objectId).
+            for (var i = before; i < mutations.Expected.Count; i++) mutations.Expected[i] = mutations.Expected[i] with { Field = $"{index}.{mutations.Expected[i].Field}" };
             bytes = Encoding.UTF8.GetBytes(events.ToJsonString());
         }
         var path = $"/api/tracking/crm/hubspot/{world.WorkspaceId}";
@@ -320,10 +345,10 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         {
             switch (r.Next(4))
             {
-                case 0: secret = "another-app-secret"; mutations.Add("signed with another secret"); break;
-                case 1: timestamp = now - 6 * 60_000 - r.Next(1, 1_000_000); mutations.Add("timestamp older than 5 minutes"); break;
-                case 2: path = $"/api/tracking/crm/hubspot/{RandomGuid(r)}"; mutations.Add("unknown workspace"); break;
-                default: secret = ""; mutations.Add("no signature"); break;
+                case 0: secret = "another-app-secret"; mutations.Add("signed with another secret", 401); break;
+                case 1: timestamp = now - 6 * 60_000 - r.Next(1, 1_000_000); mutations.Add("timestamp older than 5 minutes", 401); break;
+                case 2: path = $"/api/tracking/crm/hubspot/{RandomGuid(r)}"; mutations.Add("unknown workspace", 404); break;
+                default: secret = ""; mutations.Add("no signature", 401); break;
             }
         }
         var headers = new List<KeyValuePair<string, string>> { new("X-HubSpot-Request-Timestamp", timestamp.ToString()), new("X-HubSpot-Signature-Version", "v3") };
@@ -332,7 +357,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             var source = Encoding.UTF8.GetBytes("POST" + "http://localhost" + path).Concat(bytes).Concat(Encoding.UTF8.GetBytes(timestamp.ToString())).ToArray();
             headers.Add(new("X-HubSpot-Signature-v3", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), source))));
         }
-        return new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true);
+        return Sized(new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected), maxBytes: 64 * 1024);
     }
 
     // Pipedrive's webhooks v2 with basic auth; each case breaks meta, the person's id or the credentials.
@@ -351,7 +376,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             ["meta"] = new JsonObject { ["action"] = "create", ["entity"] = "person", ["entity_id"] = id.ToString(), ["version"] = "2.0", ["company_id"] = "12882925" },
         };
         var fields = new[] { Field.Object("meta", required: true), Field.Id("meta.entity_id", required: false) };
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         var authBroken = world.PipedrivePassword is null || r.Next(3) == 0;
         byte[] bytes;
         if (r.Next(4) == 0)
@@ -363,20 +388,22 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             if (!authBroken || r.Next(2) == 0) MutateSomething(r, body, mutations, fields, mustBreak: !authBroken);
             bytes = Serialize(r, body, mutations);
         }
+        // Without meta as an object, or with a contact id that is no id, the body is no Pipedrive delivery: the adapter names the body.
+        if (mutations.Any(m => m.StartsWith("meta", StringComparison.Ordinal))) mutations.Expected.Add(new(400, "body"));
         var (user, password) = (world.PipedriveUser ?? "nobody", world.PipedrivePassword ?? "none");
         var headers = new List<KeyValuePair<string, string>>();
         if (authBroken)
         {
             switch (r.Next(3))
             {
-                case 0: password = RandomToken(r, r.Next(1, 60)); mutations.Add("wrong password"); break;
-                case 1: user = "someone-else"; mutations.Add("wrong user"); break;
-                default: user = ""; mutations.Add("no basic auth"); break;
+                case 0: password = RandomToken(r, r.Next(1, 60)); mutations.Add("wrong password", 401); break;
+                case 1: user = "someone-else"; mutations.Add("wrong user", 401); break;
+                default: user = ""; mutations.Add("no basic auth", 401); break;
             }
         }
         if (user.Length > 0) headers.Add(new("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"))));
-        return new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/crm/pipedrive/{world.WorkspaceId}", bytes, ContentType(r, mutations), headers,
-            string.Join(", ", mutations), MustBeRejected: true);
+        return Sized(new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/crm/pipedrive/{world.WorkspaceId}", bytes, ContentType(r, mutations), headers,
+            string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected), maxBytes: 64 * 1024);
     }
 
     // The generic JSON adapter behind a URL token; each case breaks the contact id at its path, or the token.
@@ -390,22 +417,24 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             },
         };
         var fields = new[] { Field.Id("record.id", required: true), Field.Object("record", required: true) };
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         var path = world.GenericAddress ?? "/api/tracking/crm/generic/crmt_" + new string('0', 64);
         if (world.GenericAddress is null || r.Next(3) == 0)
         {
             path = r.Next(2) == 0
                 ? "/api/tracking/crm/generic/crmt_" + Convert.ToHexStringLower(RandomBytes(r, 32))
                 : "/api/tracking/crm/generic/" + Uri.EscapeDataString(RandomText(r, r.Next(1, 80)));
-            mutations.Add("unknown URL token");
+            mutations.Add("unknown URL token", 401); // the URL token is the credential
             if (r.Next(2) == 0) MutateSomething(r, body, mutations, fields);
         }
         else
         {
             MutateSomething(r, body, mutations, fields, mustBreak: true);
         }
+        // A record without an id, or an id that is no id (true, a number too long), is no contact: the adapter names the body.
+        if (mutations.Any(m => m.StartsWith("record", StringComparison.Ordinal))) mutations.Expected.Add(new(400, "body"));
         var bytes = r.Next(4) == 0 ? StructuralBreak(r, Serialize(r, body, mutations), mutations, maxBytes: 64 * 1024, minDepth: 17) : Serialize(r, body, mutations);
-        return new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), [], string.Join(", ", mutations), MustBeRejected: true);
+        return Sized(new FuzzRequest(n, "tracking", HttpMethod.Post, path, bytes, ContentType(r, mutations), [], string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected), maxBytes: 64 * 1024);
     }
 
     private FuzzRequest Impression(Random r, int n)
@@ -423,7 +452,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Text("user_agent", 512, required: false), Field.Text("ip_address", 64, required: false), Field.Text("referrer", 2048, required: false),
             Field.Timestamp("timestamp"),
         };
-        return JsonRequest(r, n, "tracking", "/api/tracking/impressions", body, fields, maxBytes: 16 * 1024, []);
+        return Unattributable(JsonRequest(r, n, "tracking", "/api/tracking/impressions", body, fields, maxBytes: 16 * 1024, []));
     }
 
     private FuzzRequest Conversion(Random r, int n)
@@ -441,7 +470,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Enum("currency", required: true, world.Currency == "USD" ? "EUR" : "USD", "US", "USDX", "12A"),
             Field.Guid("workspace_id", required: false, unknownBreaks: true), Field.Timestamp("timestamp"),
         };
-        return JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []);
+        return Unattributable(JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []));
     }
 
     // Attribution clients' Spanish names (Tracking.Api's AttributionAliases), as those clients send them.
@@ -460,7 +489,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Conflicting("campaign_id", r => FuzzBodies.RandomGuid(r).ToString()), Field.Conflicting("event_type", r => r.Next(2) == 0 ? "impression" : "click"),
             Field.Conflicting("user_id", r => "other-" + r.Next()), Field.Timestamp("timestamp"),
         };
-        return JsonRequest(r, n, "tracking", "/api/tracking/impressions", body, fields, maxBytes: 16 * 1024, []);
+        return Unattributable(JsonRequest(r, n, "tracking", "/api/tracking/impressions", body, fields, maxBytes: 16 * 1024, []));
     }
 
     private FuzzRequest ConversionAliased(Random r, int n)
@@ -479,8 +508,33 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             Field.Conflicting("value", r => r.Next(1, 1000) + 0.5), Field.Conflicting("currency", _ => world.Currency == "USD" ? "EUR" : "USD"),
             Field.Conflicting("conversion_type", r => "OTRA-" + r.Next()), Field.Timestamp("timestamp"),
         };
-        return JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []);
+        return Unattributable(JsonRequest(r, n, "tracking", "/api/tracking/conversions", body, fields, maxBytes: 16 * 1024, []));
     }
+
+    /// <summary>
+    /// An id that finds no campaign (or workspace) leaves the workspace unknown, so no attribution
+    /// key can be checked: refused 401 whatever else is wrong (it tells nothing of what exists).
+    /// </summary>
+    private static FuzzRequest Unattributable(FuzzRequest request)
+    {
+        var expected = request.Expected!.ToList();
+        // The fuzz sends no attribution key and the world's workspace requires one: a body that passes the field checks
+        // (another currency than the campaign's is checked after the key) is refused 401 too.
+        if (request.Mutations.Split(", ").Any(m => m.Split(' ')[0] is "campaign_id" or "campaña_id" or "influencer_id" or "workspace_id" or "currency" or "moneda")) expected.Add(new(401));
+        // Our name set beside its alias, and the alias then removed, is no conflict: the body may pass the field checks.
+        var touched = request.Mutations.Split(", ").Select(m => m.Split(' ')[0]).ToList();
+        if (Canonical.Any(c => touched.Contains(c.Key) && touched.Contains(c.Value))) expected.Add(new(401));
+        // A Spanish field the client left out (or got wrong) may be named by our name for it.
+        expected.AddRange(expected.Where(e => e.Field is not null && Canonical.ContainsKey(e.Field)).Select(e => e with { Field = Canonical[e.Field!] }).ToList());
+        return request with { Expected = expected };
+    }
+
+    // Tracking.Api's AttributionAliases, the other way round.
+    private static readonly Dictionary<string, string> Canonical = new()
+    {
+        ["campaña_id"] = "campaign_id", ["usuario_id"] = "user_id", ["tipo_evento"] = "event_type",
+        ["tipo_conversion"] = "conversion_type", ["valor"] = "value", ["moneda"] = "currency",
+    };
 
     /// <summary>
     /// A t.js link parameter: a UUID or an external key. Only a malformed one is refused; a key no
@@ -497,17 +551,17 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
     {
         var id = r.Next(2) == 0 ? "o-" + r.Next() : Uri.EscapeDataString(RandomText(r, r.Next(1, 300)));
         var headers = new List<KeyValuePair<string, string>>();
-        var (auth, what) = r.Next(4) switch
+        var (auth, what, status) = r.Next(4) switch
         {
-            0 => ((string?)null, "no token"),
-            1 => ("Bearer " + RandomToken(r, r.Next(0, 200)), "garbage token"),
-            2 => ("Bearer " + world.ViewerToken, "viewer token"),
-            _ => ("Bearer " + world.EditorToken, "unknown conversion"),
+            0 => ((string?)null, "no token", 401),
+            1 => ("Bearer " + RandomToken(r, r.Next(0, 200)), "garbage token", 401),
+            2 => ("Bearer " + world.ViewerToken, "viewer token", 403),
+            _ => ("Bearer " + world.EditorToken, "unknown conversion", 404),
         };
         if (auth is not null) headers.Add(new("Authorization", auth));
         var body = r.Next(2) == 0 ? RandomBytes(r, r.Next(0, 200)) : null;
         return new FuzzRequest(n, "tracking", HttpMethod.Post, $"/api/tracking/conversions/{id}/refund", body, body is null ? null : "application/json",
-            headers, what, MustBeRejected: true);
+            headers, what, MustBeRejected: true, Expected: [new(status)]);
     }
 
     private FuzzRequest Script(Random r, int n)
@@ -520,11 +574,15 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
 
     // ---- building blocks
 
+    /// <summary>A body a field mutation made larger than the endpoint takes (a 60,000-character value) may be refused 413 first.</summary>
+    private static FuzzRequest Sized(FuzzRequest request, int maxBytes) =>
+        request.Body is { } body && body.Length > maxBytes ? request with { Expected = [.. request.Expected ?? [], new(413)] } : request;
+
     /// <summary>A JSON endpoint's body: broken at the JSON level, or a valid body with a field that must be refused.</summary>
     private FuzzRequest JsonRequest(Random r, int n, string service, string path, JsonObject body, Field[] fields, int maxBytes,
         List<KeyValuePair<string, string>> headers, bool signIn = false)
     {
-        var mutations = new List<string>();
+        var mutations = new Mutations();
         byte[] bytes;
         if (r.Next(4) == 0)
         {
@@ -534,13 +592,13 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         {
             MutateSomething(r, body, mutations, fields, mustBreak: !signIn);
             bytes = Serialize(r, body, mutations);
-            if (bytes.Length > maxBytes) mutations.Add("over the size limit");
+            if (bytes.Length > maxBytes) mutations.Add("over the size limit", 413);
         }
-        return new FuzzRequest(n, service, HttpMethod.Post, path, bytes, ContentType(r, mutations), headers, string.Join(", ", mutations), MustBeRejected: true);
+        return new FuzzRequest(n, service, HttpMethod.Post, path, bytes, ContentType(r, mutations, beacon: path is "/api/tracking/collect" or "/api/tracking/identify"), headers, string.Join(", ", mutations), MustBeRejected: true, Expected: mutations.Expected);
     }
 
     /// <summary>One (sometimes two) field mutations; with mustBreak, at least one that the endpoint must refuse.</summary>
-    private static void MutateSomething(Random r, JsonObject body, List<string> mutations, Field[] fields, bool mustBreak = false)
+    private static void MutateSomething(Random r, JsonObject body, Mutations mutations, Field[] fields, bool mustBreak = false)
     {
         var count = r.Next(4) == 0 ? 2 : 1;
         for (var i = 0; i < count; i++)
@@ -555,35 +613,35 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
     }
 
     /// <summary>Something wrong with the JSON itself: empty, not JSON, not an object, invalid UTF-8, too deep, too large.</summary>
-    private static byte[] StructuralBreak(Random r, byte[] valid, List<string> mutations, int maxBytes, int minDepth)
+    private static byte[] StructuralBreak(Random r, byte[] valid, Mutations mutations, int maxBytes, int minDepth)
     {
         switch (r.Next(9))
         {
             case 0:
-                mutations.Add("empty body");
+                mutations.Add("empty body", 400);
                 return [];
             case 1:
-                mutations.Add("truncated JSON");
+                mutations.Add("truncated JSON", 400);
                 return valid[..r.Next(1, valid.Length - 1)];
             case 2:
-                mutations.Add("random bytes");
+                mutations.Add("random bytes", 400);
                 return RandomBytes(r, r.Next(1, 300));
             case 3:
                 var root = new[] { "[]", "[1,2]", "42", "\"text\"", "null", "true", "1e999", "{\"a\":}", "{'single':'quotes'}", "{\"a\":1,}", "NaN" }[r.Next(11)];
-                mutations.Add("root " + root);
+                mutations.Add("root " + root, 400);
                 return Encoding.UTF8.GetBytes(root);
             case 4:
                 var depth = r.Next(minDepth, 400);
-                mutations.Add($"nested {depth} deep");
+                mutations.Add($"nested {depth} deep", 400);
                 var open = r.Next(2) == 0 ? ("[", "]") : ("{\"a\":", "}");
                 return Encoding.UTF8.GetBytes("{\"deep\":" + string.Concat(Enumerable.Repeat(open.Item1, depth)) + "1" + string.Concat(Enumerable.Repeat(open.Item2, depth)) + "}");
             case 5:
                 var size = maxBytes + r.Next(1, 4096);
-                mutations.Add($"{size} bytes");
+                mutations.Add($"{size} bytes", 413);
                 var padding = new string('x', size);
                 return Encoding.UTF8.GetBytes("{\"padding\":\"" + padding + "\"," + Encoding.UTF8.GetString(valid.AsSpan(1)));
             case 6:
-                mutations.Add("utf-16 encoded");
+                mutations.Add("utf-16 encoded", 400);
                 return Encoding.Unicode.GetBytes(Encoding.UTF8.GetString(valid));
             default:
                 // Invalid UTF-8 inside a string value (an extra field, so the rest would be valid).
@@ -591,18 +649,18 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         }
     }
 
-    private static byte[] InvalidUtf8(Random r, byte[] bytes, List<string> mutations)
+    private static byte[] InvalidUtf8(Random r, byte[] bytes, Mutations mutations)
     {
         byte[][] sequences = [[0xFF], [0xC3, 0x28], [0xE2, 0x28, 0xA1], [0xED, 0xA0, 0x80], [0xF0, 0x28, 0x8C, 0xBC], [0xC0, 0xAF], [0x80]];
         var bad = sequences[r.Next(sequences.Length)];
-        mutations.Add("invalid UTF-8 " + Convert.ToHexString(bad));
+        mutations.Add("invalid UTF-8 " + Convert.ToHexString(bad), 400);
         var marker = Encoding.UTF8.GetBytes(InvalidUtf8Marker);
         var at = bytes.AsSpan().IndexOf(marker);
         return [.. bytes[..at], .. bad, .. bytes[(at + marker.Length)..]];
     }
 
     /// <summary>Serializes by hand so noise can be added: unknown fields, a key written twice (with the same value, so either wins).</summary>
-    private static byte[] Serialize(Random r, JsonObject body, List<string> mutations)
+    private static byte[] Serialize(Random r, JsonObject body, Mutations mutations)
     {
         var properties = body.Select(p => (p.Key, Json: p.Value?.ToJsonString() ?? "null")).ToList();
         if (r.Next(3) == 0)
@@ -622,7 +680,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         return Encoding.UTF8.GetBytes(json);
     }
 
-    private static string? ContentType(Random r, List<string> mutations)
+    private static string? ContentType(Random r, Mutations mutations, bool beacon = false)
     {
         // Mostly JSON, so most bodies reach the endpoint's own checks rather than the routing's 415.
         var type = r.Next(20) switch
@@ -634,17 +692,24 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             18 => "application/json; charset=utf-16",
             _ => "@@" + RandomToken(r, 8),
         };
-        if (type is not ("application/json" or "text/plain")) mutations.Add("+content-type " + (type ?? "none"));
+        // Only the beacon endpoints (collect, identify) take text/plain, sendBeacon's type, as JSON.
+        if (type == "application/json; charset=utf-16")
+        {
+            // Routed as JSON; read as UTF-8 by hand (a field named) or as UTF-16 by model binding (the body refused).
+            mutations.Add("+content-type " + type, 415);
+            mutations.Expected.Add(new(400));
+        }
+        else if (type is not ("application/json" or "text/plain") || (type == "text/plain" && !beacon)) mutations.Add("+content-type " + (type ?? "none"), 415);
         return type;
     }
 
-    private static string Sign(string secret, byte[] body, List<string> mutations)
+    private static string Sign(string secret, byte[] body, Mutations mutations)
     {
         mutations.Add("signed");
         return "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
     }
 
-    private static string? BadSignature(Random r, byte[] body, List<string> mutations)
+    private static string? BadSignature(Random r, byte[] body, Mutations mutations)
     {
         var (value, what) = r.Next(6) switch
         {
@@ -655,7 +720,7 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
             4 => ("sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("another-secret"u8, body))[..r.Next(0, 63)], "truncated signature"),
             _ => (RandomToken(r, r.Next(0, 200)), "garbage signature"),
         };
-        mutations.Add(what);
+        mutations.Add(what, 401);
         return value;
     }
 

@@ -45,7 +45,9 @@ public sealed class Field
             case JsonArray a when int.TryParse(last, out var i) && i < a.Count: a[i] = value; break;
             default: return false;
         }
-        mutations.Add($"{_path} {what}");
+        // An unknown value (a slug, page or id nobody has) is not found; anything else is invalid, named by its path.
+        if (mutations is Mutations expected) expected.Add($"{_path} {what}", what == "unknown" ? 404 : 400, what == "unknown" ? null : _path);
+        else mutations.Add($"{_path} {what}");
         return true;
     }
 

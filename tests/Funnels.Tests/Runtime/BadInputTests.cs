@@ -40,7 +40,7 @@ public sealed class BadInputTests(Hosts hosts)
         Assert.True(status == (int)response.StatusCode, $"{what}: expected {status}, got {(int)response.StatusCode} {text}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(named, text);
-        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+        Assert.Equal(0, await hosts.Servers.LeadFootprintAsync(workspace.Id));
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class BadInputTests(Hosts hosts)
         Assert.Equal(
             ["payload.form_data.accept", "payload.form_data.email", "payload.form_data.name", "payload.form_data.phone", "payload.form_data.plan"],
             errors.EnumerateObject().Select(e => e.Name).Order());
-        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+        Assert.Equal(0, await hosts.Servers.LeadFootprintAsync(workspace.Id));
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class BadInputTests(Hosts hosts)
         var response = await funnel.PostAsync("FORM_SUBMIT", new { page_id = "signup", form_data = new { email = "big@example.com", accept = true, notes = new string('x', 70_000) } });
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+        Assert.Equal(0, await hosts.Servers.LeadFootprintAsync(workspace.Id));
     }
 
     [Fact]
@@ -83,11 +83,15 @@ public sealed class BadInputTests(Hosts hosts)
 
         (await workspace.Runtime.PostAsync($"/api/runtime/funnels/{funnel.Id}/unpublish", null, Cancel)).EnsureSuccessStatusCode();
         var whileUnpublished = await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("late@example.com"));
+        // Seen before the allowed one: a lead the refusal wrote would otherwise only turn it into "updated".
+        var refusalLeft = await hosts.Servers.LeadFootprintAsync(workspace.Id);
         (await workspace.Runtime.PostAsync($"/api/runtime/funnels/{funnel.Id}/publish", null, Cancel)).EnsureSuccessStatusCode();
         var afterwards = await funnel.PostAsync("FORM_SUBMIT", TestFunnel.Signup("late@example.com"));
 
         Assert.Equal(HttpStatusCode.NotFound, whileUnpublished.StatusCode);
+        Assert.Equal(0, refusalLeft);
         Assert.Equal(HttpStatusCode.Accepted, afterwards.StatusCode);
+        Assert.Equal("created", JsonDocument.Parse(await afterwards.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("status").GetString());
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.leads WHERE workspace_id = @Id", new { workspace.Id }));
     }
 
@@ -104,7 +108,7 @@ public sealed class BadInputTests(Hosts hosts)
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("ignored", JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("status").GetString());
-        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+        Assert.Equal(0, await hosts.Servers.LeadFootprintAsync(workspace.Id));
     }
 
     [Fact]
@@ -142,10 +146,13 @@ public sealed class BadInputTests(Hosts hosts)
         using var client = workspace.Public;
 
         var foreign = await Post(client, funnel, "https://evil.example.net");
+        var refusalLeft = await hosts.Servers.LeadFootprintAsync(workspace.Id);
         var allowed = await Post(client, funnel, "https://shop.example.com");
 
         Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Equal(0, refusalLeft);
         Assert.Equal(HttpStatusCode.Accepted, allowed.StatusCode);
+        Assert.Equal("created", JsonDocument.Parse(await allowed.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("status").GetString());
         Assert.Equal("https://shop.example.com", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal(1, await hosts.Servers.CountAsync("SELECT count(*) FROM runtime.leads WHERE workspace_id = @Id", new { workspace.Id }));
     }

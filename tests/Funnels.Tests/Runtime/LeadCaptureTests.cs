@@ -155,7 +155,7 @@ public sealed class LeadCaptureTests(Hosts hosts)
 
         Assert.Equal("ignored", view.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.Null, view.GetProperty("lead_id").ValueKind);
-        Assert.Equal(0, await hosts.Servers.LeadRowsAsync(workspace.Id));
+        Assert.Equal(0, await hosts.Servers.LeadFootprintAsync(workspace.Id));
     }
 
     private async Task<JsonElement> Body(HttpResponseMessage response)
