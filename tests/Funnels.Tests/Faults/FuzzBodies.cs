@@ -523,6 +523,11 @@ public sealed class FuzzBodies(FuzzWorld world, int seed)
         if (request.Mutations.Split(", ").Any(m => m.Split(' ')[0] is "campaign_id" or "campaña_id" or "influencer_id" or "workspace_id" or "currency" or "moneda")) expected.Add(new(401));
         // Our name set beside its alias, and the alias then removed, is no conflict: the body may pass the field checks.
         var touched = request.Mutations.Split(", ").Select(m => m.Split(' ')[0]).ToList();
+        // Both references broken (blank or left out) read as "attribute from the visitor's session", which needs these two.
+        if (touched.Intersect(["campaign_id", "campaña_id"]).Any() && touched.Contains("influencer_id"))
+        {
+            expected.AddRange([new(400, "workspace_id"), new(400, "visitor_id")]);
+        }
         if (Canonical.Any(c => touched.Contains(c.Key) && touched.Contains(c.Value))) expected.Add(new(401));
         // A Spanish field the client left out (or got wrong) may be named by our name for it.
         expected.AddRange(expected.Where(e => e.Field is not null && Canonical.ContainsKey(e.Field)).Select(e => e with { Field = Canonical[e.Field!] }).ToList());
