@@ -34,7 +34,6 @@ public sealed class RuntimeKillTests(Hosts hosts)
                 killed = await runtime.KillAsync();
                 unsent = await hosts.Servers.CountAsync(
                     "SELECT count(*) FROM runtime_wolverine.wolverine_outgoing_envelopes WHERE message_type LIKE '%LeadCaptured%'");
-                await load.WaitForMoreAsync(3, "while Runtime.Api is dead");
             }
             finally
             {

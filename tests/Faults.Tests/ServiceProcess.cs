@@ -80,8 +80,11 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
-    /// <summary>A client of the service's http endpoint; a request the kill cuts off fails rather than hangs.</summary>
-    public HttpClient CreateClient() => new() { BaseAddress = _app.GetEndpoint(Name, "http"), Timeout = TimeSpan.FromSeconds(60) };
+    /// <summary>
+    /// A client of the service's http endpoint. A request the kill cuts off fails rather than hangs: while
+    /// the service is down, Aspire's proxy in front of it holds a new connection rather than refusing it.
+    /// </summary>
+    public HttpClient CreateClient() => new() { BaseAddress = _app.GetEndpoint(Name, "http"), Timeout = TimeSpan.FromSeconds(15) };
 
     /// <summary>
     /// kill -9 of the service itself: no shutdown, no flush, no goodbye to the broker or the database.
