@@ -89,14 +89,16 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>
     /// kill -9 of the service itself: no shutdown, no flush, no goodbye to the broker or the database.
     /// Aspire reports the pid of the `dotnet run` that launched the project; the service is its child.
-    /// Returns the killed pid.
+    /// The process is found first and killed the moment <paramref name="when"/> returns (requests in
+    /// flight: they must not finish while it is being looked up). Returns the killed pid.
     /// </summary>
-    public async Task<int> KillAsync()
+    public async Task<int> KillAsync(Func<Task> when)
     {
         var launcher = await PidAsync();
         var pid = ChildProcessIds(launcher).Append(launcher)
             .First(id => File.ReadAllText($"/proc/{id}/cmdline").Contains(Project, StringComparison.Ordinal));
         using var process = Process.GetProcessById(pid);
+        await when();
         process.Kill(); // SIGKILL on Unix
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         return pid;
