@@ -99,6 +99,16 @@ public static class MessagingExtensions
             options.Durability.RecoveryBatchSize = settings.RecoveryBatchSize;
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             options.Durability.NodeReassignmentPollingTime = settings.NodeReassignmentPolling;
+            // Wolverine's durability agent sends only unowned (owner 0) and dead nodes' outbox rows, so a
+            // row its live node never sends stayed forever. A commit whose answer a database crash cut off
+            // is one: CommitAsync throws, the flush after it never runs, yet the row committed (Faults.Tests'
+            // PostgreSQL crash left a LeadCaptured so). Rows older than this are released to any node and
+            // sent by the agent. Wolverine adds a `timestamp` column to its own outgoing table for it (its
+            // own migration on start-up, as for its other tables). A row is that old only when its send
+            // failed, was slow or was never flushed, so in the normal case nothing is sent twice; when a
+            // send was only slow it may be, which consumers tolerate (the durable inbox drops a repeated
+            // envelope id, and each consumer claims a business key).
+            options.Durability.OutboxStaleTime = settings.OutboxStaleTime;
         });
         return builder;
     }
@@ -113,6 +123,7 @@ public sealed class MessagingSettings
     public int RecoveryBatchSize { get; set; } = 2_000;
     public TimeSpan StaleNodeTimeout { get; set; } = 30.Seconds();
     public TimeSpan NodeReassignmentPolling { get; set; } = 5.Seconds();
+    public TimeSpan OutboxStaleTime { get; set; } = 1.Minutes();
 
     public int[]? DatabaseRetryCooldownMilliseconds { get; set; }
 

@@ -52,6 +52,13 @@ public sealed class Servers : IAsyncLifetime
         await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, cancel.Token);
     }
 
+    /// <summary>Waits until Aspire has seen a server's process end (one killed behind its back); StartAsync brings it back.</summary>
+    public async Task WaitUntilStoppedAsync(string resource)
+    {
+        using var cancel = new CancellationTokenSource(StartBound);
+        await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, cancel.Token);
+    }
+
     /// <summary>Starts a stopped server again and waits until it is healthy.</summary>
     public async Task StartAsync(string resource)
     {
