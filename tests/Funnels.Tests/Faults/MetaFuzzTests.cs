@@ -78,6 +78,26 @@ public sealed class MetaFuzzTests(Hosts hosts)
         Assert.Equal(2, await hosts.Servers.CountAsync("SELECT count(*) FROM messaging.flow_runs WHERE flow_id = @flow", new { flow }));
     }
 
+    [Fact]
+    public async Task A_signed_delivery_of_exactly_WhatsApp_MaxBodyBytes_is_accepted_and_its_message_handled()
+    {
+        var kit = await WhatsAppKit.CreateAsync(hosts);
+        var waId = WhatsAppKit.NewWaId();
+        var wamid = WhatsAppKit.NewWamid();
+        var value = System.Text.Json.Nodes.JsonNode.Parse(kit.Delivery((waId, WhatsAppKit.Text("at the edge", wamid))))!.AsObject();
+        // Padded in a field of the value nothing reads, to exactly 3 MiB (WhatsApp:MaxBodyBytes' default; one byte more is 413).
+        var change = value["entry"]![0]!["changes"]![0]!["value"]!.AsObject();
+        change["padding"] = "";
+        change["padding"] = new string('x', 3 * 1024 * 1024 - System.Text.Encoding.UTF8.GetByteCount(value.ToJsonString()));
+        var body = value.ToJsonString();
+        Assert.Equal(3 * 1024 * 1024, System.Text.Encoding.UTF8.GetByteCount(body));
+
+        await kit.DeliverAsync(body);
+
+        Assert.Equal("at the edge", await Eventually.Until(() => hosts.Servers.ScalarAsync<string>(
+            "SELECT text FROM messaging.inbound_messages WHERE wamid = @wamid AND workspace_id = @Id", new { wamid, kit.Workspace.Id }), TimeSpan.FromSeconds(90), "the inbound message"));
+    }
+
     /// <summary>The mutation's number, from the entry id "marker-n" inside the dead envelope's body.</summary>
     private static int EntryNumber(string body, string marker)
     {
