@@ -74,7 +74,8 @@ public static class CloudApiPayload
             case "button":
                 // A template's quick-reply button.
                 return message.TryGetProperty("button", out var b) ? ("button", Str(b, "text"), Str(b, "payload")) : ("button", null, null);
-            case "interactive" when message.TryGetProperty("interactive", out var i):
+            // An interactive that is no object is skipped like any unknown content (it threw, dead-lettering the delivery: MetaFuzzTests).
+            case "interactive" when message.TryGetProperty("interactive", out var i) && i.ValueKind == JsonValueKind.Object:
                 if (i.TryGetProperty("button_reply", out var reply)) return ("button_reply", Str(reply, "title"), Str(reply, "id"));
                 if (i.TryGetProperty("list_reply", out var row)) return ("list_reply", Str(row, "title"), Str(row, "id"));
                 return ("interactive", null, null);
@@ -107,6 +108,9 @@ public static class CloudApiPayload
     private static string? Str(JsonElement parent, string name) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
+    // A timestamp no DateTimeOffset can hold is no timestamp (it threw, dead-lettering the whole delivery: MetaFuzzTests).
     private static DateTimeOffset? Timestamp(JsonElement element) =>
-        Str(element, "timestamp") is { } s && long.TryParse(s, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+        Str(element, "timestamp") is { } s && long.TryParse(s, out var seconds)
+            && seconds >= DateTimeOffset.MinValue.ToUnixTimeSeconds() && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 }
