@@ -10,7 +10,10 @@ namespace Funnels.ServiceDefaults.Messaging;
 /// Wolverine's transactional middleware does not apply, so we enlist the message context in our
 /// own NpgsqlTransaction: rows and outgoing envelopes commit together, and the envelopes are
 /// flushed to the broker only after the commit. If the process dies after the commit, Wolverine's
-/// durability agent sends the persisted envelopes later; if it dies before, nothing happened.
+/// durability agent sends the persisted envelopes later; if it dies before, nothing happened. If
+/// the commit succeeded but its answer was lost (PostgreSQL killed mid-commit), the flush never
+/// runs while the node lives on: Durability.OutboxStaleTime (MessagingExtensions) releases such
+/// envelopes to the agent.
 /// Endpoints and handlers both use it (handlers take IMessageContext and NpgsqlDataSource).
 /// </summary>
 public static class OutboxTransaction
