@@ -43,7 +43,7 @@ public sealed partial class FuzzTests(Hosts hosts)
         using var trackingClient = hosts.Tracking.CreateClient();
 
         var before = await TableCounts.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(20));
-        var countersBefore = await ChangeCounters.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(20), Services(runtime));
+        var countersBefore = await ChangeCounters.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(60), Services(runtime));
         var redis = hosts.Runtime.Get<StackExchange.Redis.IConnectionMultiplexer>();
         var redisBefore = await ChangeCounters.RedisAsync(redis);
         var failures = new ConcurrentQueue<string>();
@@ -75,7 +75,7 @@ public sealed partial class FuzzTests(Hosts hosts)
         });
         Log($"{cases.Length} requests answered in {clock.Elapsed.TotalSeconds:0.0} s");
         var after = await TableCounts.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(10));
-        var countersAfter = await ChangeCounters.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(20), Services(runtime));
+        var countersAfter = await ChangeCounters.SettledAsync(hosts.Servers, TimeSpan.FromSeconds(60), Services(runtime));
         var redisAfter = await ChangeCounters.RedisAsync(redis);
 
         Log(string.Join("\n", answers.OrderBy(a => a.Key).Select(a => $"  {a.Key}: {a.Value}")));
