@@ -57,7 +57,8 @@ public sealed class ChannelsPanelTests(TopologyFixture topology) : IAsyncLifetim
         await Assertions.Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("Test run started for +573001234567");
         await Browser.ScreenshotAsync(page, "flow-test-send");
         await page.Locator("#test-run a").ClickAsync();
-        await Panel.Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "completed");
+        // The run starts when the worker handles the test-send's trigger: until then its page is "not found" (reloaded).
+        await Panel.Eventually(page, async () => await page.Locator("#run-status").CountAsync() == 1 && await page.Locator("#run-status").TextContentAsync() == "completed");
         // Completed means Meta accepted its message: the send's latest status says so.
         await Assertions.Expect(page.Locator("[data-latest-status]")).ToHaveTextAsync("sent");
         await Browser.ScreenshotAsync(page, "test-run");

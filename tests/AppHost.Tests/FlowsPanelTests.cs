@@ -129,7 +129,7 @@ public sealed class FlowsPanelTests(TopologyFixture topology) : IAsyncLifetime
         await run.ClickAsync();
 
         // The run sent its greeting and now waits (durably) for the hour to pass.
-        await Panel.Eventually(page, async () => await page.Locator("#run-status").TextContentAsync() == "waiting");
+        await Panel.Eventually(page, async () => await page.Locator("#run-status").CountAsync() == 1 && await page.Locator("#run-status").TextContentAsync() == "waiting");
         await Assertions.Expect(page.Locator("dl.facts")).ToContainTextAsync("pause");
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Steps in order" })).ToContainTextAsync("send_text");
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "WhatsApp sends of this run" })).ToContainTextAsync("text");
